@@ -1,0 +1,13 @@
+using Pipelines.Benchmarks;
+
+// dotnet run -c Release --project benchmarks/Pipelines.Benchmarks -- <benchmark> [options]
+var benchmarks = new Dictionary<string, Func<string[], int>>
+{
+    ["decoder-throughput"] = DecoderThroughput.Run,
+};
+if (args.Length == 0 || !benchmarks.TryGetValue(args[0], out var run))
+{
+    Console.Error.WriteLine("usage: Pipelines.Benchmarks <benchmark> [options]; benchmarks: " + string.Join(", ", benchmarks.Keys));
+    return 2;
+}
+return run(args[1..]);

@@ -1,0 +1,201 @@
+using TorchSharp;
+using TorchSharp.Modules;
+using static TorchSharp.torch;
+using F = TorchSharp.torch.nn.functional;
+
+namespace Pipelines.Models;
+
+// A GPT-2 style decoder: learned positions, pre-LayerNorm blocks, causal self-attention through
+// TorchSharp's fused scaled_dot_product_attention, and a language-model head tied to the token
+// embeddings. Field names follow Hugging Face's GPT-2 checkpoints (transformer.h.N.attn.c_attn ...)
+// so that import and export are a name map. Shapes: B batch, T time (tokens), C = Hidden.
+
+/// <summary>Causal multi-head self-attention.</summary>
+public sealed class CausalSelfAttention : nn.Module<Tensor, Tensor>
+{
+    private readonly Linear c_attn; // q, k, v projections in one matrix
+    private readonly Linear c_proj;
+    private readonly Dropout resid_dropout;
+    private readonly int heads;
+    private readonly double attentionDropout;
+
+    /// <summary>Builds the layer for <paramref name="config"/>.</summary>
+    public CausalSelfAttention(TransformerConfig config) : base(nameof(CausalSelfAttention))
+    {
+        heads = config.Heads;
+        attentionDropout = config.Dropout;
+        c_attn = nn.Linear(config.Hidden, 3 * config.Hidden, hasBias: config.Bias);
+        c_proj = nn.Linear(config.Hidden, config.Hidden, hasBias: config.Bias);
+        resid_dropout = nn.Dropout(config.Dropout);
+        RegisterComponents();
+    }
+
+    /// <summary>The output projection, scaled at initialisation because it feeds the residual stream.</summary>
+    public Linear OutputProjection => c_proj;
+
+    /// <inheritdoc/>
+    public override Tensor forward(Tensor x)
+    {
+        var (b, t, c) = (x.shape[0], x.shape[1], x.shape[2]);
+        var qkv = c_attn.forward(x).split(c, dim: 2);                          // 3 x (B, T, C)
+        var q = qkv[0].view(b, t, heads, c / heads).transpose(1, 2);          // (B, H, T, hs)
+        var k = qkv[1].view(b, t, heads, c / heads).transpose(1, 2);
+        var v = qkv[2].view(b, t, heads, c / heads).transpose(1, 2);
+        var y = F.scaled_dot_product_attention(q, k, v, null, training ? attentionDropout : 0.0, is_casual: true);
+        y = y.transpose(1, 2).contiguous().view(b, t, c);                     // (B, T, C)
+        return resid_dropout.forward(c_proj.forward(y));
+    }
+}
+
+/// <summary>The position-wise feed-forward network of a block.</summary>
+public sealed class GptMlp : nn.Module<Tensor, Tensor>
+{
+    private readonly Linear c_fc;
+    private readonly Linear c_proj;
+    private readonly Dropout dropout;
+
+    /// <summary>Builds the layer for <paramref name="config"/>.</summary>
+    public GptMlp(TransformerConfig config) : base(nameof(GptMlp))
+    {
+        c_fc = nn.Linear(config.Hidden, config.FeedForward, hasBias: config.Bias);
+        c_proj = nn.Linear(config.FeedForward, config.Hidden, hasBias: config.Bias);
+        dropout = nn.Dropout(config.Dropout);
+        RegisterComponents();
+    }
+
+    /// <summary>The output projection, scaled at initialisation because it feeds the residual stream.</summary>
+    public Linear OutputProjection => c_proj;
+
+    /// <inheritdoc/>
+    public override Tensor forward(Tensor x) =>
+        dropout.forward(c_proj.forward(F.gelu(c_fc.forward(x), TorchSharp.Modules.GELU.Approximate.tanh)));
+}
+
+/// <summary>One pre-LayerNorm decoder block: x + attn(ln_1(x)), then x + mlp(ln_2(x)).</summary>
+public sealed class GptBlock : nn.Module<Tensor, Tensor>
+{
+    private readonly LayerNorm ln_1;
+    private readonly CausalSelfAttention attn;
+    private readonly LayerNorm ln_2;
+    private readonly GptMlp mlp;
+
+    /// <summary>Builds the block for <paramref name="config"/>.</summary>
+    public GptBlock(TransformerConfig config) : base(nameof(GptBlock))
+    {
+        ln_1 = nn.LayerNorm(config.Hidden, config.LayerNormEpsilon, bias: config.Bias);
+        attn = new CausalSelfAttention(config);
+        ln_2 = nn.LayerNorm(config.Hidden, config.LayerNormEpsilon, bias: config.Bias);
+        mlp = new GptMlp(config);
+        RegisterComponents();
+    }
+
+    internal IEnumerable<Linear> ResidualProjections => [attn.OutputProjection, mlp.OutputProjection];
+
+    /// <inheritdoc/>
+    public override Tensor forward(Tensor x)
+    {
+        x = x + attn.forward(ln_1.forward(x));
+        return x + mlp.forward(ln_2.forward(x));
+    }
+}
+
+/// <summary>Embeddings, blocks and final LayerNorm: token ids (B, T) to hidden states (B, T, C).</summary>
+public sealed class GptBody : nn.Module<Tensor, Tensor>
+{
+    private readonly Embedding wte;
+    private readonly Embedding wpe;
+    private readonly Dropout drop;
+    private readonly ModuleList<GptBlock> h;
+    private readonly LayerNorm ln_f;
+
+    /// <summary>Builds the body for <paramref name="config"/>.</summary>
+    public GptBody(TransformerConfig config) : base(nameof(GptBody))
+    {
+        wte = nn.Embedding(config.VocabSize, config.Hidden);
+        wpe = nn.Embedding(config.MaxPositions, config.Hidden);
+        drop = nn.Dropout(config.Dropout);
+        h = nn.ModuleList(Enumerable.Range(0, config.Layers).Select(_ => new GptBlock(config)).ToArray());
+        ln_f = nn.LayerNorm(config.Hidden, config.LayerNormEpsilon, bias: config.Bias);
+        RegisterComponents();
+    }
+
+    /// <summary>The token embedding table, shared with the language-model head.</summary>
+    public Embedding TokenEmbedding => wte;
+    internal IEnumerable<GptBlock> Blocks => h;
+
+    /// <inheritdoc/>
+    public override Tensor forward(Tensor ids)
+    {
+        var t = ids.shape[1];
+        if (t > wpe.weight!.shape[0])
+            throw new ArgumentException($"Sequence of {t} tokens is longer than the model's {wpe.weight.shape[0]} positions.");
+        using var positions = arange(t, dtype: ScalarType.Int64, device: ids.device);
+        var x = drop.forward(wte.forward(ids) + wpe.forward(positions));    // (B, T, C)
+        foreach (var block in h) x = block.forward(x);
+        return ln_f.forward(x);
+    }
+}
+
+/// <summary>
+/// A GPT-2 style causal language model. <c>forward(ids)</c> gives next-token logits (B, T, V);
+/// <see cref="Loss"/> gives the mean cross-entropy against targets, ignoring positions whose
+/// target is <see cref="IgnoreIndex"/>.
+/// </summary>
+public sealed class GptLanguageModel : nn.Module<Tensor, Tensor>
+{
+    /// <summary>Target id that the loss skips (padding, or positions without a next token).</summary>
+    public const long IgnoreIndex = -100;
+
+    private readonly GptBody transformer;
+    private readonly Linear lm_head;
+
+    /// <summary>The architecture this model was built with.</summary>
+    public TransformerConfig Config { get; }
+
+    /// <summary>Builds and initialises the model; the seed of TorchSharp's generator decides the weights.</summary>
+    public GptLanguageModel(TransformerConfig config) : base(nameof(GptLanguageModel))
+    {
+        Config = config.Validate();
+        transformer = new GptBody(config);
+        lm_head = nn.Linear(config.Hidden, config.VocabSize, hasBias: false);
+        RegisterComponents();
+        Initialize();
+        // Weight tying (as GPT-2): the output projection is the input embedding matrix, which
+        // saves V x C parameters and makes rare tokens' input and output vectors learn together.
+        if (config.TieEmbeddings) lm_head.weight = transformer.TokenEmbedding.weight!;
+    }
+
+    /// <summary>The embedding and block stack, without the language-model head.</summary>
+    public GptBody Body => transformer;
+
+    private void Initialize()
+    {
+        using var _ = no_grad();
+        foreach (var module in modules())
+        {
+            switch (module)
+            {
+                case Linear linear:
+                    nn.init.normal_(linear.weight, 0, Config.InitRange);
+                    if (linear.bias is not null) nn.init.zeros_(linear.bias);
+                    break;
+                case Embedding embedding:
+                    nn.init.normal_(embedding.weight, 0, Config.InitRange);
+                    break;
+            }
+        }
+        // Residual projections add into the stream once per sub-layer: scale them by
+        // 1/sqrt(2 * layers) so the stream's variance does not grow with depth (GPT-2).
+        var residualStd = Config.InitRange / Math.Sqrt(2.0 * Config.Layers);
+        foreach (var block in transformer.Blocks)
+            foreach (var projection in block.ResidualProjections)
+                nn.init.normal_(projection.weight, 0, residualStd);
+    }
+
+    /// <summary>Next-token logits (B, T, V) for token ids (B, T).</summary>
+    public override Tensor forward(Tensor ids) => lm_head.forward(transformer.forward(ids));
+
+    /// <summary>Mean cross-entropy of <paramref name="logits"/> (B, T, V) against <paramref name="targets"/> (B, T).</summary>
+    public static Tensor Loss(Tensor logits, Tensor targets) =>
+        F.cross_entropy(logits.flatten(0, 1), targets.flatten(), ignore_index: IgnoreIndex);
+}
