@@ -1,3 +1,4 @@
+using Pipelines.Models.Lora;
 using TorchSharp;
 using TorchSharp.Modules;
 using static TorchSharp.torch;
@@ -13,8 +14,8 @@ namespace Pipelines.Models;
 /// <summary>Causal multi-head self-attention.</summary>
 public sealed class CausalSelfAttention : nn.Module<Tensor, Tensor>
 {
-    private readonly Linear c_attn; // q, k, v projections in one matrix
-    private readonly Linear c_proj;
+    private readonly LoraLinear c_attn; // q, k, v projections in one matrix
+    private readonly LoraLinear c_proj;
     private readonly Dropout resid_dropout;
     private readonly int heads;
     private readonly double attentionDropout;
@@ -24,14 +25,14 @@ public sealed class CausalSelfAttention : nn.Module<Tensor, Tensor>
     {
         heads = config.Heads;
         attentionDropout = config.Dropout;
-        c_attn = nn.Linear(config.Hidden, 3 * config.Hidden, hasBias: config.Bias);
-        c_proj = nn.Linear(config.Hidden, config.Hidden, hasBias: config.Bias);
+        c_attn = new LoraLinear(config.Hidden, 3 * config.Hidden, config.Bias);
+        c_proj = new LoraLinear(config.Hidden, config.Hidden, config.Bias);
         resid_dropout = nn.Dropout(config.Dropout);
         RegisterComponents();
     }
 
     /// <summary>The output projection, scaled at initialisation because it feeds the residual stream.</summary>
-    public Linear OutputProjection => c_proj;
+    public LoraLinear OutputProjection => c_proj;
 
     /// <inheritdoc/>
     public override Tensor forward(Tensor x)
@@ -50,21 +51,21 @@ public sealed class CausalSelfAttention : nn.Module<Tensor, Tensor>
 /// <summary>The position-wise feed-forward network of a block.</summary>
 public sealed class GptMlp : nn.Module<Tensor, Tensor>
 {
-    private readonly Linear c_fc;
-    private readonly Linear c_proj;
+    private readonly LoraLinear c_fc;
+    private readonly LoraLinear c_proj;
     private readonly Dropout dropout;
 
     /// <summary>Builds the layer for <paramref name="config"/>.</summary>
     public GptMlp(TransformerConfig config) : base(nameof(GptMlp))
     {
-        c_fc = nn.Linear(config.Hidden, config.FeedForward, hasBias: config.Bias);
-        c_proj = nn.Linear(config.FeedForward, config.Hidden, hasBias: config.Bias);
+        c_fc = new LoraLinear(config.Hidden, config.FeedForward, config.Bias);
+        c_proj = new LoraLinear(config.FeedForward, config.Hidden, config.Bias);
         dropout = nn.Dropout(config.Dropout);
         RegisterComponents();
     }
 
     /// <summary>The output projection, scaled at initialisation because it feeds the residual stream.</summary>
-    public Linear OutputProjection => c_proj;
+    public LoraLinear OutputProjection => c_proj;
 
     /// <inheritdoc/>
     public override Tensor forward(Tensor x) =>
@@ -89,7 +90,7 @@ public sealed class GptBlock : nn.Module<Tensor, Tensor>
         RegisterComponents();
     }
 
-    internal IEnumerable<Linear> ResidualProjections => [attn.OutputProjection, mlp.OutputProjection];
+    internal IEnumerable<LoraLinear> ResidualProjections => [attn.OutputProjection, mlp.OutputProjection];
 
     /// <inheritdoc/>
     public override Tensor forward(Tensor x)
@@ -147,7 +148,7 @@ public sealed class GptLanguageModel : nn.Module<Tensor, Tensor>
     public const long IgnoreIndex = -100;
 
     private readonly GptBody transformer;
-    private readonly Linear lm_head;
+    private readonly LoraLinear? lm_head; // only without weight tying
 
     /// <summary>The architecture this model was built with.</summary>
     public TransformerConfig Config { get; }
@@ -157,43 +158,30 @@ public sealed class GptLanguageModel : nn.Module<Tensor, Tensor>
     {
         Config = config.Validate();
         transformer = new GptBody(config);
-        lm_head = nn.Linear(config.Hidden, config.VocabSize, hasBias: false);
-        RegisterComponents();
-        Initialize();
         // Weight tying (as GPT-2): the output projection is the input embedding matrix, which
         // saves V x C parameters and makes rare tokens' input and output vectors learn together.
-        if (config.TieEmbeddings) lm_head.weight = transformer.TokenEmbedding.weight!;
+        // It is one parameter used twice (forward below), so moving devices cannot untie it.
+        if (!config.TieEmbeddings) lm_head = new LoraLinear(config.Hidden, config.VocabSize, hasBias: false);
+        RegisterComponents();
+        WeightInit.Normal(this, config.InitRange);
+        // Residual projections add into the stream once per sub-layer: scale them by
+        // 1/sqrt(2 * layers) so the stream's variance does not grow with depth (GPT-2).
+        using var _ = no_grad();
+        var residualStd = config.InitRange / Math.Sqrt(2.0 * config.Layers);
+        foreach (var block in transformer.Blocks)
+            foreach (var projection in block.ResidualProjections)
+                nn.init.normal_(projection.Weight, 0, residualStd);
     }
 
     /// <summary>The embedding and block stack, without the language-model head.</summary>
     public GptBody Body => transformer;
 
-    private void Initialize()
-    {
-        using var _ = no_grad();
-        foreach (var module in modules())
-        {
-            switch (module)
-            {
-                case Linear linear:
-                    nn.init.normal_(linear.weight, 0, Config.InitRange);
-                    if (linear.bias is not null) nn.init.zeros_(linear.bias);
-                    break;
-                case Embedding embedding:
-                    nn.init.normal_(embedding.weight, 0, Config.InitRange);
-                    break;
-            }
-        }
-        // Residual projections add into the stream once per sub-layer: scale them by
-        // 1/sqrt(2 * layers) so the stream's variance does not grow with depth (GPT-2).
-        var residualStd = Config.InitRange / Math.Sqrt(2.0 * Config.Layers);
-        foreach (var block in transformer.Blocks)
-            foreach (var projection in block.ResidualProjections)
-                nn.init.normal_(projection.weight, 0, residualStd);
-    }
-
     /// <summary>Next-token logits (B, T, V) for token ids (B, T).</summary>
-    public override Tensor forward(Tensor ids) => lm_head.forward(transformer.forward(ids));
+    public override Tensor forward(Tensor ids)
+    {
+        var hidden = transformer.forward(ids);                                            // (B, T, C)
+        return lm_head is null ? F.linear(hidden, transformer.TokenEmbedding.weight!) : lm_head.forward(hidden);
+    }
 
     /// <summary>Mean cross-entropy of <paramref name="logits"/> (B, T, V) against <paramref name="targets"/> (B, T).</summary>
     public static Tensor Loss(Tensor logits, Tensor targets) =>

@@ -5,11 +5,7 @@ namespace Pipelines.Models.Tests;
 [TestClass]
 public sealed class GptLanguageModelTests
 {
-    private static readonly TransformerConfig Tiny = new()
-    {
-        VocabSize = 97, Layers = 2, Hidden = 32, Heads = 4, FeedForward = 64, MaxPositions = 16,
-        Dropout = 0, PreLayerNorm = true, LayerNormEpsilon = 1e-5,
-    };
+    private static readonly TransformerConfig Tiny = TinyConfigs.Decoder;
 
     [TestMethod]
     public void LossAtInitialisationIsNearLnVocab()
@@ -27,9 +23,12 @@ public sealed class GptLanguageModelTests
     {
         using var scope = NewDisposeScope();
         var model = new GptLanguageModel(Tiny);
-        var state = model.state_dict();
-        using (no_grad()) state["transformer.wte.weight"][3, 5] = 42f;
-        Assert.AreEqual(42f, state["lm_head.weight"][3, 5].item<float>());
+        var ids = tensor(new long[] { 3 }).view(1, 1);
+        var before = model.forward(ids)[0, 0, 5].item<float>();
+        // Logits are h . E[v]: changing token 5's embedding row changes only its logit.
+        using (no_grad()) model.state_dict()["transformer.wte.weight"][5].add_(1f);
+        Assert.IsFalse(model.state_dict().ContainsKey("lm_head.weight"), "tied: no separate output matrix");
+        Assert.AreNotEqual(before, model.forward(ids)[0, 0, 5].item<float>());
     }
 
     [TestMethod]

@@ -1,0 +1,182 @@
+using Pipelines.Models.Lora;
+using TorchSharp;
+using TorchSharp.Modules;
+using static TorchSharp.torch;
+using F = TorchSharp.torch.nn.functional;
+
+namespace Pipelines.Models;
+
+// Task heads on the BERT encoder (Bert.cs), named as in Hugging Face's checkpoints:
+// BertForPreTraining (masked-LM, optionally with a sentence-pair head), BertForSequenceClassification
+// and BertForTokenClassification. Labels equal to IgnoreIndex are skipped by every loss.
+
+/// <summary>Constants shared by the heads.</summary>
+public static class Heads
+{
+    /// <summary>Label value that losses skip (unmasked positions, padding, non-first word pieces).</summary>
+    public const long IgnoreIndex = -100;
+}
+
+/// <summary>dense + GELU + LayerNorm applied before the masked-LM decoder.</summary>
+public sealed class BertPredictionHeadTransform : nn.Module<Tensor, Tensor>
+{
+    private readonly LoraLinear dense;
+    private readonly LayerNorm LayerNorm;
+
+    /// <summary>Builds the transform for <paramref name="config"/>.</summary>
+    public BertPredictionHeadTransform(TransformerConfig config) : base(nameof(BertPredictionHeadTransform))
+    {
+        dense = new LoraLinear(config.Hidden, config.Hidden, config.Bias);
+        LayerNorm = nn.LayerNorm(config.Hidden, config.LayerNormEpsilon);
+        RegisterComponents();
+    }
+
+    /// <inheritdoc/>
+    public override Tensor forward(Tensor x) => LayerNorm.forward(F.gelu(dense.forward(x)));
+}
+
+/// <summary>
+/// The masked-LM prediction head. Its decoder is the token embedding matrix itself (weight tying
+/// as in BERT): logits = transform(h) E^T + bias, so there is no separate decoder parameter.
+/// </summary>
+public sealed class BertLmPredictionHead : nn.Module<Tensor, Tensor, Tensor>
+{
+    private readonly BertPredictionHeadTransform transform;
+    private readonly Parameter bias;
+
+    /// <summary>Builds the head for <paramref name="config"/>.</summary>
+    public BertLmPredictionHead(TransformerConfig config) : base(nameof(BertLmPredictionHead))
+    {
+        transform = new BertPredictionHeadTransform(config);
+        bias = new Parameter(zeros(config.VocabSize));
+        RegisterComponents();
+    }
+
+    /// <summary>Vocabulary logits (..., V) of hidden states (..., C), decoded by <paramref name="embeddings"/> (V, C).</summary>
+    public override Tensor forward(Tensor hidden, Tensor embeddings) => F.linear(transform.forward(hidden), embeddings, bias);
+}
+
+/// <summary>The pretraining heads: masked-LM predictions and, optionally, a two-way sentence-pair classifier.</summary>
+public sealed class BertPreTrainingHeads : nn.Module
+{
+    private readonly BertLmPredictionHead predictions;
+    private readonly LoraLinear? seq_relationship;
+
+    /// <summary>Builds the heads; <paramref name="sentencePair"/> adds the NSP/SOP classifier.</summary>
+    public BertPreTrainingHeads(TransformerConfig config, bool sentencePair) : base(nameof(BertPreTrainingHeads))
+    {
+        predictions = new BertLmPredictionHead(config);
+        if (sentencePair) seq_relationship = new LoraLinear(config.Hidden, 2, true);
+        RegisterComponents();
+    }
+
+    internal BertLmPredictionHead Predictions => predictions;
+    internal LoraLinear? SentencePair => seq_relationship;
+}
+
+/// <summary>Outputs of <see cref="BertForPreTraining"/>.</summary>
+/// <param name="TokenLogits">(B, T, V) masked-LM logits.</param>
+/// <param name="PairLogits">(B, 2) sentence-pair logits, or null without that head.</param>
+public sealed record PreTrainingOutput(Tensor TokenLogits, Tensor? PairLogits);
+
+/// <summary>
+/// BERT pretraining model: masked-LM, plus next-sentence or sentence-order prediction when built
+/// with <c>sentencePair: true</c>.
+/// </summary>
+public sealed class BertForPreTraining : nn.Module
+{
+    private readonly BertModel bert;
+    private readonly BertPreTrainingHeads cls;
+
+    /// <summary>Builds and initialises the model; TorchSharp's seed decides the weights.</summary>
+    public BertForPreTraining(TransformerConfig config, bool sentencePair = false) : base(nameof(BertForPreTraining))
+    {
+        bert = new BertModel(config, addPooler: sentencePair);
+        cls = new BertPreTrainingHeads(config, sentencePair);
+        RegisterComponents();
+        WeightInit.Normal(this, config.InitRange);
+    }
+
+    /// <summary>The encoder, to share with fine-tuning models.</summary>
+    public BertModel Bert => bert;
+    /// <summary>The architecture.</summary>
+    public TransformerConfig Config => bert.Config;
+
+    /// <summary>Masked-LM (and sentence-pair) logits for a batch.</summary>
+    public PreTrainingOutput Forward(Tensor ids, Tensor? attentionMask = null, Tensor? segments = null)
+    {
+        var hidden = bert.Forward(ids, attentionMask, segments);                              // (B, T, C)
+        var tokens = cls.Predictions.forward(hidden, bert.WordEmbeddings.weight!);            // (B, T, V)
+        var pair = cls.SentencePair is null ? null : cls.SentencePair.forward(bert.Pooler!.forward(hidden));
+        return new PreTrainingOutput(tokens, pair);
+    }
+
+    /// <summary>Mean cross-entropy over the positions whose label is not <see cref="Heads.IgnoreIndex"/>.</summary>
+    public static Tensor MaskedLmLoss(Tensor tokenLogits, Tensor labels) =>
+        F.cross_entropy(tokenLogits.flatten(0, 1), labels.flatten(), ignore_index: Heads.IgnoreIndex);
+}
+
+/// <summary>Sequence classification: pooled encoder output, dropout, linear classifier.</summary>
+public sealed class BertForSequenceClassification : nn.Module
+{
+    private readonly BertModel bert;
+    private readonly Dropout dropout;
+    private readonly LoraLinear classifier;
+    private readonly Pooling pooling;
+
+    /// <summary>Builds and initialises a classifier over <paramref name="labels"/> classes.</summary>
+    public BertForSequenceClassification(TransformerConfig config, int labels, Pooling pooling = Pooling.FirstToken)
+        : base(nameof(BertForSequenceClassification))
+    {
+        if (labels < 2) throw new ArgumentOutOfRangeException(nameof(labels), labels, "A classifier needs at least two classes.");
+        bert = new BertModel(config, addPooler: pooling == Pooling.FirstToken);
+        dropout = nn.Dropout(config.Dropout);
+        classifier = new LoraLinear(config.Hidden, labels, true);
+        this.pooling = pooling;
+        RegisterComponents();
+        WeightInit.Normal(this, config.InitRange);
+    }
+
+    /// <summary>The encoder.</summary>
+    public BertModel Bert => bert;
+    /// <summary>Number of classes.</summary>
+    public long Labels => classifier.Weight.shape[0];
+
+    /// <summary>Class logits (B, Labels).</summary>
+    public Tensor Forward(Tensor ids, Tensor? attentionMask = null, Tensor? segments = null)
+    {
+        var hidden = bert.Forward(ids, attentionMask, segments);
+        var pooled = pooling == Pooling.FirstToken ? bert.Pooler!.forward(hidden) : SequencePooling.MaskedMean(hidden, attentionMask);
+        return classifier.forward(dropout.forward(pooled));
+    }
+}
+
+/// <summary>Token classification (e.g. NER): a linear classifier on every token's hidden state.</summary>
+public sealed class BertForTokenClassification : nn.Module
+{
+    private readonly BertModel bert;
+    private readonly Dropout dropout;
+    private readonly LoraLinear classifier;
+
+    /// <summary>Builds and initialises a tagger over <paramref name="labels"/> tags.</summary>
+    public BertForTokenClassification(TransformerConfig config, int labels) : base(nameof(BertForTokenClassification))
+    {
+        if (labels < 2) throw new ArgumentOutOfRangeException(nameof(labels), labels, "A tagger needs at least two tags.");
+        bert = new BertModel(config);
+        dropout = nn.Dropout(config.Dropout);
+        classifier = new LoraLinear(config.Hidden, labels, true);
+        RegisterComponents();
+        WeightInit.Normal(this, config.InitRange);
+    }
+
+    /// <summary>The encoder.</summary>
+    public BertModel Bert => bert;
+
+    /// <summary>Tag logits (B, T, Labels).</summary>
+    public Tensor Forward(Tensor ids, Tensor? attentionMask = null, Tensor? segments = null) =>
+        classifier.forward(dropout.forward(bert.Forward(ids, attentionMask, segments)));
+
+    /// <summary>Mean cross-entropy over tokens whose label is not <see cref="Heads.IgnoreIndex"/>.</summary>
+    public static Tensor Loss(Tensor logits, Tensor labels, Tensor? classWeights = null) =>
+        F.cross_entropy(logits.flatten(0, 1), labels.flatten(), classWeights, ignore_index: Heads.IgnoreIndex);
+}

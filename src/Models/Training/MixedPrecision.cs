@@ -1,0 +1,60 @@
+using TorchSharp;
+using TorchSharp.Modules;
+using static TorchSharp.torch;
+
+namespace Pipelines.Models.Training;
+
+/// <summary>
+/// bf16 mixed precision without autocast (TorchSharp 0.107 has none): the model computes in
+/// bfloat16 while the optimizer updates float32 master copies of its trainable parameters.
+/// bf16 keeps float32's exponent range, so no loss scaling is needed; but with 8 mantissa bits an
+/// update smaller than 1/256 of a weight would round away in a bf16 weight, which is why the master
+/// copies exist. A step: forward and loss (cast the logits to float32 before the loss), backward,
+/// <see cref="CopyGradientsToMaster"/>, clip and step the optimizer built over
+/// <see cref="MasterParameters"/>, <see cref="CopyMasterToModel"/>.
+/// </summary>
+public sealed class MixedPrecision : IDisposable
+{
+    private readonly List<(Parameter Model, Parameter Master)> _pairs;
+
+    /// <summary>Converts <paramref name="model"/> to bfloat16 after taking float32 master copies of its trainable parameters.</summary>
+    public MixedPrecision(nn.Module model)
+    {
+        var trainable = model.parameters().Where(p => p.requires_grad).ToList();
+        var masters = trainable.Select(p => new Parameter(p.detach().to(ScalarType.Float32).clone())).ToList();
+        model.to(ScalarType.BFloat16);
+        // Module.to replaces parameter objects: pair the masters with the converted ones by position.
+        var converted = model.parameters().Where(p => p.requires_grad).ToList();
+        if (converted.Count != masters.Count) throw new InvalidOperationException("Parameter count changed during conversion to bfloat16.");
+        _pairs = converted.Zip(masters).ToList();
+    }
+
+    /// <summary>The float32 copies the optimizer should update.</summary>
+    public IEnumerable<Parameter> MasterParameters => _pairs.Select(p => p.Master);
+
+    /// <summary>Moves the bf16 gradients onto the float32 masters (and clears the model's).</summary>
+    public void CopyGradientsToMaster()
+    {
+        using var _ = no_grad();
+        foreach (var (model, master) in _pairs)
+        {
+            var grad = model.grad;
+            if (grad is null) { master.grad = null; continue; }
+            master.grad = grad.to(ScalarType.Float32);
+            model.grad = null;
+        }
+    }
+
+    /// <summary>Rounds the updated masters back into the model's bf16 parameters.</summary>
+    public void CopyMasterToModel()
+    {
+        using var _ = no_grad();
+        foreach (var (model, master) in _pairs) model.copy_(master);
+    }
+
+    /// <inheritdoc/>
+    public void Dispose()
+    {
+        foreach (var (_, master) in _pairs) master.Dispose();
+    }
+}
