@@ -1,0 +1,89 @@
+using TorchSharp;
+using static TorchSharp.torch;
+
+namespace Pipelines.Models.Training;
+
+/// <summary>
+/// Next-token prediction on a token stream, nanoGPT style: each micro-batch is
+/// <see cref="BatchSize"/> random windows of <see cref="BlockSize"/> + 1 tokens, inputs the first
+/// BlockSize and targets the last. Validation is the mean loss (and next-token accuracy) over a
+/// fixed set of <see cref="ValidationBatches"/> windows of the validation stream, the same windows
+/// every time, so validations are comparable.
+/// </summary>
+public sealed class CausalLanguageModelingTask : ITrainingTask, IDisposable
+{
+    private readonly GptLanguageModel _model;
+    private readonly Tensor _train;
+    private readonly Tensor? _validation;
+    private readonly Device _device;
+
+    /// <summary>Creates the task over token streams (validation may be null).</summary>
+    public CausalLanguageModelingTask(GptLanguageModel model, long[] train, long[]? validation, int blockSize, int batchSize,
+        int validationBatches = 20, int validationSeed = 12345)
+    {
+        if (train.Length < blockSize + 2) throw new ArgumentException($"The training stream has {train.Length} tokens; it needs more than block size + 1 = {blockSize + 1}.", nameof(train));
+        if (validation is not null && validation.Length < blockSize + 2) throw new ArgumentException($"The validation stream has {validation.Length} tokens; it needs more than block size + 1 = {blockSize + 1}.", nameof(validation));
+        _model = model;
+        _device = model.parameters().First().device;
+        _train = tensor(train).DetachFromDisposeScope();
+        _validation = validation is null ? null : tensor(validation).DetachFromDisposeScope();
+        (BlockSize, BatchSize, ValidationBatches, ValidationSeed) = (blockSize, batchSize, validationBatches, validationSeed);
+    }
+
+    /// <summary>Tokens of context per window.</summary>
+    public int BlockSize { get; }
+    /// <summary>Windows per micro-batch.</summary>
+    public int BatchSize { get; }
+    /// <summary>Windows scored per validation = ValidationBatches x BatchSize.</summary>
+    public int ValidationBatches { get; }
+    /// <summary>Seed of the validation windows.</summary>
+    public int ValidationSeed { get; }
+
+    /// <inheritdoc/>
+    public nn.Module Model => _model;
+
+    /// <summary>Windows of BlockSize tokens in the training stream (an "epoch" of examples).</summary>
+    public long TrainingExamples => _train.shape[0] / BlockSize;
+
+    /// <inheritdoc/>
+    public (Tensor Loss, int Examples, long Tokens) Step(Random random)
+    {
+        var (x, y) = Windows(_train, random);
+        return (GptLanguageModel.Loss(_model.forward(x), y), BatchSize, (long)BatchSize * BlockSize);
+    }
+
+    /// <inheritdoc/>
+    public ValidationResult? Validate(int step)
+    {
+        if (_validation is null) return null;
+        using var _ = no_grad();
+        _model.eval();
+        var random = new Random(ValidationSeed);
+        double loss = 0, correct = 0;
+        for (var i = 0; i < ValidationBatches; i++)
+        {
+            using var scope = NewDisposeScope();
+            var (x, y) = Windows(_validation, random);
+            var logits = _model.forward(x);
+            loss += GptLanguageModel.Loss(logits, y).item<float>();
+            correct += logits.argmax(-1).eq(y).sum().item<long>();
+        }
+        return new ValidationResult(step, loss / ValidationBatches, correct / ((double)ValidationBatches * BatchSize * BlockSize));
+    }
+
+    private (Tensor X, Tensor Y) Windows(Tensor stream, Random random)
+    {
+        var starts = new long[BatchSize];
+        for (var i = 0; i < BatchSize; i++) starts[i] = random.NextInt64(stream.shape[0] - BlockSize - 1);
+        var offsets = arange(BlockSize + 1).unsqueeze(0) + tensor(starts).unsqueeze(1);   // (B, T + 1)
+        var rows = stream[offsets];
+        return (rows[.., ..^1].to(_device), rows[.., 1..].to(_device));
+    }
+
+    /// <inheritdoc/>
+    public void Dispose()
+    {
+        _train.Dispose();
+        _validation?.Dispose();
+    }
+}

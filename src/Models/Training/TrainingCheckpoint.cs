@@ -1,0 +1,94 @@
+using System.Text.Json;
+using TorchSharp.Modules;
+using static TorchSharp.torch;
+
+namespace Pipelines.Models.Training;
+
+/// <summary>The loop's own state in a checkpoint, beside the model and optimizer files.</summary>
+/// <param name="Step">Optimizer steps done when it was written.</param>
+/// <param name="BestLoss">Best validation loss so far (infinity before the first validation).</param>
+/// <param name="BestStep">Step of <paramref name="BestLoss"/>.</param>
+/// <param name="ValidationsWithoutImprovement">For early stopping.</param>
+/// <param name="ConfigJson">The model's architecture, to refuse resuming into a different one.</param>
+public sealed record LoopState(int Step, double BestLoss, int BestStep, int ValidationsWithoutImprovement, string ConfigJson);
+
+/// <summary>
+/// Checkpoints of a training run in one directory: each is written whole into a new folder
+/// (model weights, optimizer state, loop state), which is then renamed into place, and only then
+/// does the one-line file "latest" name it. A run killed at any moment leaves the previous
+/// checkpoint intact and findable.
+/// </summary>
+public sealed class TrainingCheckpoint(string directory)
+{
+    private const string Latest = "latest";
+    private const string ModelFile = "model.weights";
+    private const string OptimizerFile = "optimizer.state";
+    private const string StateFile = "state.json";
+    private const string BestFile = "best.weights";
+
+    /// <summary>The checkpoint directory.</summary>
+    public string Directory { get; } = directory;
+
+    /// <summary>Writes a checkpoint of <paramref name="model"/>, <paramref name="optimizer"/> and the loop state.</summary>
+    public void Save(nn.Module model, OptimizerHelper optimizer, LoopState state)
+    {
+        System.IO.Directory.CreateDirectory(Directory);
+        var name = $"step-{state.Step:D8}";
+        var staging = Path.Combine(Directory, $".{name}.{Guid.NewGuid():N}.tmp");
+        System.IO.Directory.CreateDirectory(staging);
+        model.save(Path.Combine(staging, ModelFile));
+        optimizer.save_state_dict(Path.Combine(staging, OptimizerFile));
+        File.WriteAllText(Path.Combine(staging, StateFile), JsonSerializer.Serialize(state));
+        var final = Path.Combine(Directory, name);
+        if (System.IO.Directory.Exists(final)) System.IO.Directory.Delete(final, recursive: true);
+        System.IO.Directory.Move(staging, final);
+        WriteAtomically(Path.Combine(Directory, Latest), name);
+        foreach (var old in System.IO.Directory.GetDirectories(Directory, "step-*").Where(d => Path.GetFileName(d) != name))
+            System.IO.Directory.Delete(old, recursive: true);
+    }
+
+    /// <summary>Saves the weights of the best validation so far (restored at the end of training).</summary>
+    public void SaveBest(nn.Module model)
+    {
+        System.IO.Directory.CreateDirectory(Directory);
+        var temp = Path.Combine(Directory, $".{BestFile}.{Guid.NewGuid():N}.tmp");
+        model.save(temp);
+        File.Move(temp, Path.Combine(Directory, BestFile), overwrite: true);
+    }
+
+    /// <summary>Loads the best weights into <paramref name="model"/>; false when none were saved.</summary>
+    public bool TryLoadBest(nn.Module model)
+    {
+        var path = Path.Combine(Directory, BestFile);
+        if (!File.Exists(path)) return false;
+        model.load(path);
+        return true;
+    }
+
+    /// <summary>Loads the latest checkpoint into <paramref name="model"/> and <paramref name="optimizer"/>; null when there is none.</summary>
+    /// <exception cref="InvalidDataException">The checkpoint is unreadable or was written for another architecture.</exception>
+    public LoopState? TryLoad(nn.Module model, OptimizerHelper optimizer, string configJson)
+    {
+        var pointer = Path.Combine(Directory, Latest);
+        if (!File.Exists(pointer)) return null;
+        var folder = Path.Combine(Directory, File.ReadAllText(pointer).Trim());
+        var statePath = Path.Combine(folder, StateFile);
+        if (!File.Exists(statePath))
+            throw new InvalidDataException($"Checkpoint '{folder}' named by '{pointer}' is missing {StateFile}.");
+        LoopState state;
+        try { state = JsonSerializer.Deserialize<LoopState>(File.ReadAllText(statePath)) ?? throw new InvalidDataException("empty"); }
+        catch (JsonException e) { throw new InvalidDataException($"Checkpoint state '{statePath}' is not valid JSON: {e.Message}", e); }
+        if (state.ConfigJson != configJson)
+            throw new InvalidDataException($"Checkpoint '{folder}' was written for a different model architecture; refusing to resume.");
+        model.load(Path.Combine(folder, ModelFile));
+        optimizer.load_state_dict(Path.Combine(folder, OptimizerFile));
+        return state;
+    }
+
+    private static void WriteAtomically(string path, string text)
+    {
+        var temp = path + $".{Guid.NewGuid():N}.tmp";
+        File.WriteAllText(temp, text);
+        File.Move(temp, path, overwrite: true);
+    }
+}

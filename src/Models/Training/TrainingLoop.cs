@@ -1,0 +1,178 @@
+using System.Diagnostics;
+using TorchSharp;
+using TorchSharp.Modules;
+using static TorchSharp.torch;
+
+namespace Pipelines.Models.Training;
+
+/// <summary>Why a training run ended.</summary>
+public enum StopReason
+{
+    /// <summary>All planned steps ran.</summary>
+    Completed,
+    /// <summary>Validation loss stopped improving for <see cref="TrainingLoopOptions.Patience"/> validations.</summary>
+    EarlyStopped,
+    /// <summary>The time budget ran out.</summary>
+    TimeBudget,
+    /// <summary>The cancellation token fired.</summary>
+    Cancelled,
+}
+
+/// <summary>What a run did.</summary>
+/// <param name="Steps">Optimizer steps done (counting steps before a resume).</param>
+/// <param name="Reason">Why it ended.</param>
+/// <param name="Reports">Every progress report, in order (loss curve).</param>
+/// <param name="Validations">Every validation, in order.</param>
+/// <param name="Best">The best validation, whose weights the model holds when RestoreBest was set.</param>
+/// <param name="Elapsed">Wall time of this run (since the resume, if resumed).</param>
+public sealed record TrainingResult(int Steps, StopReason Reason, IReadOnlyList<TrainingProgress> Reports,
+    IReadOnlyList<ValidationResult> Validations, ValidationResult? Best, TimeSpan Elapsed);
+
+/// <summary>
+/// The training loop shared by pretraining and fine-tuning: gradient accumulation, clipping,
+/// learning-rate schedule, optional bf16 master weights, periodic validation with early stopping
+/// and best-weights restore, checkpoints and resume, time budget, cancellation, progress, and a
+/// non-finite loss check. One dispose scope per micro-batch keeps memory flat.
+/// Determinism: step s draws its batch from Random(seed, s) and reseeds TorchSharp's generator
+/// from (seed, s), so a resumed run repeats the uninterrupted run's steps exactly.
+/// </summary>
+public static class TrainingLoop
+{
+    /// <summary>Trains <paramref name="task"/>'s model with <paramref name="optimizer"/>, whose parameters are <paramref name="parameters"/>.</summary>
+    public static TrainingResult Run(ITrainingTask task, OptimizerHelper optimizer, IReadOnlyList<Parameter> parameters,
+        TrainingLoopOptions options, MixedPrecision? precision = null, string configJson = "")
+    {
+        var model = task.Model;
+        var checkpoints = options.CheckpointDirectory is null ? null : new TrainingCheckpoint(options.CheckpointDirectory);
+        var state = new LoopState(0, double.PositiveInfinity, 0, 0, configJson);
+        if (checkpoints is not null && options.Resume && checkpoints.TryLoad(model, optimizer, configJson) is LoopState resumed)
+        {
+            state = resumed;
+            precision?.CopyMasterToModel();
+        }
+
+        var reports = new List<TrainingProgress>();
+        var validations = new List<ValidationResult>();
+        ValidationResult? best = null;
+        var clock = Stopwatch.StartNew();
+        var startStep = state.Step;
+        long tokens = 0, examples = 0;
+        double lossSum = 0;
+        int lossCount = 0;
+        var reason = StopReason.Completed;
+        var learningRate = 0.0;
+        var bestWeights = new BestWeights();
+
+        while (state.Step < options.MaxSteps)
+        {
+            if (options.Cancellation.IsCancellationRequested) { reason = StopReason.Cancelled; break; }
+            if (options.TimeBudget is TimeSpan budget && clock.Elapsed >= budget) { reason = StopReason.TimeBudget; break; }
+
+            var step = state.Step + 1;
+            var sampler = new Random(unchecked(options.Seed * 1_000_003 + step));
+            random.manual_seed(options.Seed * 1_000_003L + step);
+            model.train();
+            learningRate = options.Schedule.Apply(optimizer, step);
+            optimizer.zero_grad();
+            double stepLoss = 0;
+            for (var micro = 0; micro < options.AccumulationSteps; micro++)
+            {
+                using var scope = NewDisposeScope();
+                var (loss, count, batchTokens) = task.Step(sampler);
+                var value = loss.item<float>();
+                NonFiniteLossException.ThrowIfNonFinite(value, step);
+                (loss / options.AccumulationSteps).backward();
+                stepLoss += value / options.AccumulationSteps;
+                tokens += batchTokens;
+                examples += count;
+            }
+            precision?.CopyGradientsToMaster();
+            if (options.GradientClipNorm > 0)
+            {
+                var norm = nn.utils.clip_grad_norm_(parameters, options.GradientClipNorm);
+                NonFiniteLossException.ThrowIfNonFinite(norm, step, "gradient norm");
+            }
+            optimizer.step();
+            precision?.CopyMasterToModel();
+            state = state with { Step = step };
+            lossSum += stepLoss;
+            lossCount++;
+
+            var last = step == options.MaxSteps;
+            ValidationResult? validation = null;
+            if ((options.EvaluateEvery > 0 && step % options.EvaluateEvery == 0) || last)
+            {
+                validation = task.Validate(step);
+                if (validation is not null)
+                {
+                    validations.Add(validation);
+                    if (validation.Loss < state.BestLoss)
+                    {
+                        state = state with { BestLoss = validation.Loss, BestStep = step, ValidationsWithoutImprovement = 0 };
+                        best = validation;
+                        if (options.RestoreBest) checkpoints?.SaveBest(model);
+                        if (options.RestoreBest && checkpoints is null) bestWeights.Keep(model);
+                    }
+                    else
+                    {
+                        state = state with { ValidationsWithoutImprovement = state.ValidationsWithoutImprovement + 1 };
+                    }
+                }
+            }
+
+            if (step % options.ReportEvery == 0 || validation is not null || last)
+            {
+                var elapsed = clock.Elapsed;
+                var done = step - startStep;
+                var remaining = TimeSpan.FromSeconds(elapsed.TotalSeconds / Math.Max(1, done) * (options.MaxSteps - step));
+                var epoch = step * (examples / (double)Math.Max(1, done)) / Math.Max(1, task.TrainingExamples);
+                var report = new TrainingProgress(step, options.MaxSteps, epoch,
+                    lossSum / Math.Max(1, lossCount), learningRate, tokens / Math.Max(1e-9, elapsed.TotalSeconds), elapsed, remaining, validation);
+                reports.Add(report);
+                options.Progress?.Report(report);
+                lossSum = 0;
+                lossCount = 0;
+            }
+
+            if (checkpoints is not null && options.CheckpointEvery > 0 && step % options.CheckpointEvery == 0)
+                checkpoints.Save(model, optimizer, state);
+            if (options.Patience > 0 && state.ValidationsWithoutImprovement >= options.Patience) { reason = StopReason.EarlyStopped; break; }
+        }
+
+        if (checkpoints is not null) checkpoints.Save(model, optimizer, state);
+        if (options.RestoreBest && state.BestStep > 0 && state.BestStep != state.Step)
+        {
+            if (checkpoints is not null) checkpoints.TryLoadBest(model);
+            else bestWeights.Restore(model);
+        }
+        bestWeights.Dispose();
+        return new TrainingResult(state.Step, reason, reports, validations, best, clock.Elapsed);
+    }
+
+    // The best validation's weights, kept in memory when there is no checkpoint directory.
+    private sealed class BestWeights : IDisposable
+    {
+        private Dictionary<string, Tensor>? _copy;
+
+        public void Keep(nn.Module model)
+        {
+            Dispose();
+            using var _ = no_grad();
+            _copy = model.state_dict().ToDictionary(p => p.Key, p => p.Value.detach().clone().DetachFromDisposeScope());
+        }
+
+        public void Restore(nn.Module model)
+        {
+            if (_copy is null) return;
+            using var _ = no_grad();
+            foreach (var (name, value) in model.state_dict()) value.copy_(_copy[name]);
+        }
+
+        public void Dispose()
+        {
+            if (_copy is null) return;
+            foreach (var tensor in _copy.Values) tensor.Dispose();
+            _copy = null;
+        }
+    }
+}
