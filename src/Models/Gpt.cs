@@ -177,11 +177,11 @@ public sealed class GptLanguageModel : nn.Module<Tensor, Tensor>
     public GptBody Body => transformer;
 
     /// <summary>Next-token logits (B, T, V) for token ids (B, T).</summary>
-    public override Tensor forward(Tensor ids)
-    {
-        var hidden = transformer.forward(ids);                                            // (B, T, C)
-        return lm_head is null ? F.linear(hidden, transformer.TokenEmbedding.weight!) : lm_head.forward(hidden);
-    }
+    public override Tensor forward(Tensor ids) => Head(transformer.forward(ids));
+
+    /// <summary>Next-token logits (B, T, V) from final hidden states (B, T, C) of <see cref="Body"/>.</summary>
+    public Tensor Head(Tensor hidden) =>
+        lm_head is null ? F.linear(hidden, transformer.TokenEmbedding.weight!) : lm_head.forward(hidden);
 
     /// <summary>Mean cross-entropy of <paramref name="logits"/> (B, T, V) against <paramref name="targets"/> (B, T).</summary>
     public static Tensor Loss(Tensor logits, Tensor targets) =>

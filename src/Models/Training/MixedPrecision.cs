@@ -52,6 +52,15 @@ public sealed class MixedPrecision : IDisposable
         foreach (var (model, master) in _pairs) model.copy_(master);
     }
 
+    /// <summary>Converts <paramref name="model"/> back to float32 holding the master weights (for inference after training).</summary>
+    public void RestoreFloat32(nn.Module model)
+    {
+        model.to(ScalarType.Float32);
+        using var _ = no_grad();
+        foreach (var (parameter, (_, master)) in model.parameters().Where(p => p.requires_grad).Zip(_pairs))
+            parameter.copy_(master);
+    }
+
     /// <inheritdoc/>
     public void Dispose()
     {
