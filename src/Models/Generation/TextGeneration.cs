@@ -30,7 +30,7 @@ public static class TextGeneration
             {
                 using var scope = NewDisposeScope();
                 var input = tensor(context.TakeLast(window).ToArray()).unsqueeze(0).to(device);
-                var logits = model.forward(input)[0, -1].to(ScalarType.Float32).cpu();     // (V)
+                var logits = model.forward(input)[0, -1];                                   // (V)
                 var next = (int)NextToken(logits, options, generator);
                 generated.Add(next);
                 context.Add(next);
@@ -47,6 +47,7 @@ public static class TextGeneration
     /// <summary>Picks the next token id from one position's logits (V).</summary>
     public static long NextToken(Tensor logits, GenerationOptions options, Generator generator)
     {
+        logits = logits.to(ScalarType.Float32).cpu();   // the generator lives on the CPU
         if (options.Temperature == 0) return logits.argmax().item<long>();
         var scaled = logits / options.Temperature;
         if (options.TopK > 0 && options.TopK < scaled.shape[0])

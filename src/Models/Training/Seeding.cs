@@ -12,8 +12,16 @@ public static class Seeding
     /// </summary>
     public static Random Set(int seed)
     {
-        torch.random.manual_seed(seed);
-        if (torch.cuda.is_available()) torch.cuda.manual_seed_all(seed);
+        SeedTorch(seed);
         return new Random(seed);
     }
+
+    /// <summary>Seeds TorchSharp's CPU generator and every GPU's (dropout on a GPU draws from the GPU's generator).</summary>
+    public static void SeedTorch(long seed)
+    {
+        torch.random.manual_seed(seed);
+        if (CudaAvailable.Value) torch.cuda.manual_seed_all(seed);
+    }
+
+    private static readonly Lazy<bool> CudaAvailable = new(torch.cuda.is_available);
 }

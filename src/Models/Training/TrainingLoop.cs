@@ -70,7 +70,7 @@ public static class TrainingLoop
 
             var step = state.Step + 1;
             var sampler = new Random(unchecked(options.Seed * 1_000_003 + step));
-            random.manual_seed(options.Seed * 1_000_003L + step);
+            Seeding.SeedTorch(options.Seed * 1_000_003L + step);
             model.train();
             learningRate = options.Schedule.Apply(optimizer, step);
             optimizer.zero_grad();
