@@ -46,7 +46,7 @@ public sealed class CausalLanguageModelingTask : ITrainingTask, IDisposable
     public long TrainingExamples => _train.shape[0] / BlockSize;
 
     /// <inheritdoc/>
-    public (Tensor Loss, int Examples, long Tokens) Step(Random random)
+    public (Tensor Loss, int Examples, long Tokens) Step(long draw, Random random)
     {
         var (x, y) = Windows(_train, random);
         return (GptLanguageModel.Loss(_model.forward(x), y), BatchSize, (long)BatchSize * BlockSize);

@@ -15,8 +15,12 @@ public interface ITrainingTask
     /// <summary>Number of training examples, for reporting epochs.</summary>
     long TrainingExamples { get; }
 
-    /// <summary>Draws one micro-batch and returns its mean loss (a scalar with a graph) and its size.</summary>
-    (Tensor Loss, int Examples, long Tokens) Step(Random random);
+    /// <summary>
+    /// Draws micro-batch number <paramref name="draw"/> (0, 1, 2 ... across the whole run, so an
+    /// epoch-ordered task can find its place after a resume) and returns its mean loss (a scalar
+    /// with a graph) and its size.
+    /// </summary>
+    (Tensor Loss, int Examples, long Tokens) Step(long draw, Random random);
 
     /// <summary>Evaluates on held-out data in eval mode, without gradients; null when there is none.</summary>
     ValidationResult? Validate(int step);

@@ -48,7 +48,7 @@ public sealed class MaskedLanguageModelingTask : ITrainingTask
     public long TrainingExamples => _train.Count;
 
     /// <inheritdoc/>
-    public (Tensor Loss, int Examples, long Tokens) Step(Random random)
+    public (Tensor Loss, int Examples, long Tokens) Step(long draw, Random random)
     {
         var rows = Enumerable.Range(0, BatchSize).Select(_ => Cut(_train[random.Next(_train.Count)])).ToList();
         var (loss, _, tokens) = Forward(rows, random);

@@ -1,4 +1,5 @@
 using System.Text.Json;
+using Pipelines.Models.Checkpoints;
 using TorchSharp.Modules;
 using static TorchSharp.torch;
 
@@ -14,17 +15,17 @@ public sealed record LoopState(int Step, double BestLoss, int BestStep, int Vali
 
 /// <summary>
 /// Checkpoints of a training run in one directory: each is written whole into a new folder
-/// (model weights, optimizer state, loop state), which is then renamed into place, and only then
+/// (model weights as safetensors, optimizer state, loop state), which is then renamed into place, and only then
 /// does the one-line file "latest" name it. A run killed at any moment leaves the previous
 /// checkpoint intact and findable.
 /// </summary>
 public sealed class TrainingCheckpoint(string directory)
 {
     private const string Latest = "latest";
-    private const string ModelFile = "model.weights";
+    private const string ModelFile = "model.safetensors";
     private const string OptimizerFile = "optimizer.state";
     private const string StateFile = "state.json";
-    private const string BestFile = "best.weights";
+    private const string BestFile = "best.safetensors";
 
     /// <summary>The checkpoint directory.</summary>
     public string Directory { get; } = directory;
@@ -36,7 +37,7 @@ public sealed class TrainingCheckpoint(string directory)
         var name = $"step-{state.Step:D8}";
         var staging = Path.Combine(Directory, $".{name}.{Guid.NewGuid():N}.tmp");
         System.IO.Directory.CreateDirectory(staging);
-        model.save(Path.Combine(staging, ModelFile));
+        SafeTensors.SaveModule(model, Path.Combine(staging, ModelFile));
         optimizer.save_state_dict(Path.Combine(staging, OptimizerFile));
         File.WriteAllText(Path.Combine(staging, StateFile), JsonSerializer.Serialize(state));
         var final = Path.Combine(Directory, name);
@@ -51,9 +52,7 @@ public sealed class TrainingCheckpoint(string directory)
     public void SaveBest(nn.Module model)
     {
         System.IO.Directory.CreateDirectory(Directory);
-        var temp = Path.Combine(Directory, $".{BestFile}.{Guid.NewGuid():N}.tmp");
-        model.save(temp);
-        File.Move(temp, Path.Combine(Directory, BestFile), overwrite: true);
+        SafeTensors.SaveModule(model, Path.Combine(Directory, BestFile)); // atomic: temporary file, then rename
     }
 
     /// <summary>Loads the best weights into <paramref name="model"/>; false when none were saved.</summary>
@@ -61,7 +60,7 @@ public sealed class TrainingCheckpoint(string directory)
     {
         var path = Path.Combine(Directory, BestFile);
         if (!File.Exists(path)) return false;
-        model.load(path);
+        SafeTensors.LoadInto(model, path);
         return true;
     }
 
@@ -80,7 +79,7 @@ public sealed class TrainingCheckpoint(string directory)
         catch (JsonException e) { throw new InvalidDataException($"Checkpoint state '{statePath}' is not valid JSON: {e.Message}", e); }
         if (state.ConfigJson != configJson)
             throw new InvalidDataException($"Checkpoint '{folder}' was written for a different model architecture; refusing to resume.");
-        model.load(Path.Combine(folder, ModelFile));
+        SafeTensors.LoadInto(model, Path.Combine(folder, ModelFile));
         optimizer.load_state_dict(Path.Combine(folder, OptimizerFile));
         return state;
     }

@@ -78,7 +78,7 @@ public static class TrainingLoop
             for (var micro = 0; micro < options.AccumulationSteps; micro++)
             {
                 using var scope = NewDisposeScope();
-                var (loss, count, batchTokens) = task.Step(sampler);
+                var (loss, count, batchTokens) = task.Step((long)(step - 1) * options.AccumulationSteps + micro, sampler);
                 var value = loss.item<float>();
                 NonFiniteLossException.ThrowIfNonFinite(value, step);
                 (loss / options.AccumulationSteps).backward();

@@ -130,9 +130,9 @@ public sealed class TrainingLoopTests
         public nn.Module Model => inner.Model;
         public long TrainingExamples => inner.TrainingExamples;
         public ValidationResult? Validate(int step) => inner.Validate(step);
-        public (Tensor Loss, int Examples, long Tokens) Step(Random random)
+        public (Tensor Loss, int Examples, long Tokens) Step(long draw, Random random)
         {
-            var (loss, examples, tokens) = inner.Step(random);
+            var (loss, examples, tokens) = inner.Step(draw, random);
             return (++_calls == atStep ? loss * float.NaN : loss, examples, tokens);
         }
     }

@@ -1,0 +1,113 @@
+using TorchSharp;
+using TorchSharp.Modules;
+using static TorchSharp.torch;
+using F = TorchSharp.torch.nn.functional;
+
+namespace Pipelines.Models.Training;
+
+/// <summary>One labelled sequence: token ids, optional segment ids (sentence pairs), and a class index.</summary>
+public sealed record LabelledSequence(int[] Ids, int[]? Segments, int Label);
+
+/// <summary>
+/// Fine-tuning of <see cref="BertForSequenceClassification"/>: epochs over the training rows in a
+/// seeded order (each epoch reshuffled), cross-entropy with optional class weights, and optional
+/// L2-SP regularisation, lambda x ||theta - theta_0||^2 over the encoder's weights, which pulls
+/// them towards the pretrained starting point instead of towards zero. Validation reports loss and
+/// accuracy.
+/// </summary>
+public sealed class SequenceClassificationTask : ITrainingTask, IDisposable
+{
+    private readonly BertForSequenceClassification _model;
+    private readonly IReadOnlyList<LabelledSequence> _train;
+    private readonly IReadOnlyList<LabelledSequence> _validation;
+    private readonly Tensor? _classWeights;
+    private readonly List<(Parameter Parameter, Tensor Start)> _anchor = [];
+    private readonly Device _device;
+    private readonly int _seed;
+
+    /// <summary>Creates the task. <paramref name="l2sp"/> is lambda of L2-SP (0: off).</summary>
+    public SequenceClassificationTask(BertForSequenceClassification model, IReadOnlyList<LabelledSequence> train,
+        IReadOnlyList<LabelledSequence> validation, int padId, int maxLength, int batchSize, int seed,
+        float[]? classWeights = null, double l2sp = 0)
+    {
+        if (train.Count == 0) throw new ArgumentException("There are no training rows.", nameof(train));
+        (_model, _train, _validation, _seed) = (model, train, validation, seed);
+        (PadId, MaxLength, BatchSize, L2SP) = (padId, maxLength, Math.Min(batchSize, train.Count), l2sp);
+        _device = model.parameters().First().device;
+        if (classWeights is not null) _classWeights = tensor(classWeights).to(_device).DetachFromDisposeScope();
+        if (l2sp > 0)
+            foreach (var (name, parameter) in model.named_parameters())
+                if (parameter.requires_grad && name.StartsWith("bert.", StringComparison.Ordinal))
+                    _anchor.Add((parameter, parameter.detach().clone().DetachFromDisposeScope()));
+    }
+
+    /// <summary>Padding id.</summary>
+    public int PadId { get; }
+    /// <summary>Longest sequence fed to the model.</summary>
+    public int MaxLength { get; }
+    /// <summary>Rows per micro-batch.</summary>
+    public int BatchSize { get; }
+    /// <summary>Lambda of the L2-SP penalty.</summary>
+    public double L2SP { get; }
+    /// <summary>Micro-batches per epoch.</summary>
+    public int BatchesPerEpoch => (_train.Count + BatchSize - 1) / BatchSize;
+
+    /// <inheritdoc/>
+    public nn.Module Model => _model;
+    /// <inheritdoc/>
+    public long TrainingExamples => _train.Count;
+
+    /// <inheritdoc/>
+    public (Tensor Loss, int Examples, long Tokens) Step(long draw, Random random)
+    {
+        var epoch = (int)(draw / BatchesPerEpoch);
+        var order = Enumerable.Range(0, _train.Count).ToArray();
+        new Random(unchecked(_seed * 7919 + epoch)).Shuffle(order);
+        var start = (int)(draw % BatchesPerEpoch) * BatchSize;
+        var rows = order.Skip(start).Take(BatchSize).Select(i => _train[i]).ToList();
+        var (logits, labels, tokens) = Forward(rows);
+        var loss = F.cross_entropy(logits, labels, _classWeights);
+        if (L2SP > 0)
+        {
+            var penalty = zeros(1, device: _device);
+            foreach (var (parameter, startValue) in _anchor) penalty += (parameter - startValue).pow(2).sum();
+            loss = loss + L2SP * penalty[0];
+        }
+        return (loss, rows.Count, tokens);
+    }
+
+    /// <inheritdoc/>
+    public ValidationResult? Validate(int step)
+    {
+        if (_validation.Count == 0) return null;
+        using var _ = no_grad();
+        _model.eval();
+        double loss = 0, correct = 0;
+        foreach (var chunk in _validation.Chunk(BatchSize))
+        {
+            using var scope = NewDisposeScope();
+            var (logits, labels, _) = Forward(chunk);
+            loss += F.cross_entropy(logits, labels, _classWeights).item<float>() * chunk.Length;
+            correct += logits.argmax(-1).eq(labels).sum().item<long>();
+        }
+        return new ValidationResult(step, loss / _validation.Count, correct / _validation.Count);
+    }
+
+    /// <summary>Class logits (B, C) of rows, with their labels and real-token count.</summary>
+    private (Tensor Logits, Tensor Labels, long Tokens) Forward(IReadOnlyList<LabelledSequence> rows)
+    {
+        var (ids, mask) = Batching.Pad(rows.Select(r => r.Ids).ToList(), PadId, MaxLength, _device);
+        Tensor? segments = null;
+        if (rows.Any(r => r.Segments is not null))
+            segments = Batching.Pad(rows.Select(r => r.Segments ?? new int[r.Ids.Length]).ToList(), 0, MaxLength, _device).Ids;
+        var labels = tensor(rows.Select(r => (long)r.Label).ToArray()).to(_device);
+        return (_model.Forward(ids, mask, segments), labels, ids.shape[0] * ids.shape[1]);
+    }
+
+    /// <inheritdoc/>
+    public void Dispose()
+    {
+        _classWeights?.Dispose();
+        foreach (var (_, start) in _anchor) start.Dispose();
+    }
+}
