@@ -51,6 +51,8 @@ internal sealed class SentencePieceEncoder : SubwordEncoder
     public override bool Encode(ReadOnlySpan<char> text, List<int> ids, List<int> wordIds, int maxTokens) =>
         EncodeByWords(text, ids, wordIds, maxTokens);
 
+    protected override int UnknownWordId => _tokenizer.UnknownId;
+
     protected override IReadOnlyList<int> EncodeWord(ReadOnlySpan<char> word) =>
         _tokenizer.EncodeToIds(word, addBeginningOfSentence: false, addEndOfSentence: false);
 

@@ -74,8 +74,33 @@ internal abstract class SubwordEncoder
             if (i == text.Length) break;
             var begin = i;
             while (i < text.Length && !char.IsWhiteSpace(text[i])) i++;
-            if (AddPieces(EncodeWord(text[begin..i]), word, ids, wordIds, start, maxTokens)) return true;
+            var pieces = HasLoneSurrogate(text[begin..i]) ? [UnknownWordId] : EncodeWord(text[begin..i]);
+            // A word the normalizer erased entirely (control characters; Microsoft.ML.Tokenizers' BERT
+            // normalizer also drops characters outside the BMP, such as emoji) still gets one token,
+            // the unknown one, so that every word has a token to carry its label.
+            if (pieces.Count == 0) pieces = [UnknownWordId];
+            if (AddPieces(pieces, word, ids, wordIds, start, maxTokens)) return true;
             word++;
+        }
+        return false;
+    }
+
+    /// <summary>
+    /// The id of a word <see cref="EncodeByWords"/> cannot hand to the library (one with a lone
+    /// surrogate, which Unicode normalization rejects) or that encodes to nothing: the whole word
+    /// becomes unknown, as WordPiece does with words it cannot spell.
+    /// </summary>
+    protected virtual int UnknownWordId => throw new NotSupportedException($"{Kind} encodes whole texts.");
+
+    private static bool HasLoneSurrogate(ReadOnlySpan<char> word)
+    {
+        var i = word.IndexOfAnyInRange('\uD800', '\uDFFF');
+        if (i < 0) return false;
+        for (; i < word.Length; i++)
+        {
+            if (!char.IsSurrogate(word[i])) continue;
+            if (char.IsHighSurrogate(word[i]) && i + 1 < word.Length && char.IsLowSurrogate(word[i + 1])) i++;
+            else return true;
         }
         return false;
     }

@@ -62,6 +62,8 @@ internal sealed class WordPieceEncoder : SubwordEncoder
     public override bool Encode(ReadOnlySpan<char> text, List<int> ids, List<int> wordIds, int maxTokens) =>
         EncodeByWords(text, ids, wordIds, maxTokens);
 
+    protected override int UnknownWordId => _tokenizer.UnknownTokenId;
+
     protected override IReadOnlyList<int> EncodeWord(ReadOnlySpan<char> word) => _tokenizer.EncodeToIds(word, addSpecialTokens: false);
 
     public override string Decode(IReadOnlyList<int> ids) => _tokenizer.Decode(ids, skipSpecialTokens: false);
