@@ -75,6 +75,15 @@ public sealed class BadInputTests
     }
 
     [TestMethod]
+    public void WordPieceKeepsSymbolsAsTokens()
+    {
+        // Microsoft.ML.Tokenizers' default BERT pre-tokenizer would drop '>' and '=' silently.
+        var tokenizer = TextTokenizer.FromWordPieceVocab(["[PAD]", "[UNK]", "[CLS]", "[SEP]", ">", "=", "a", "b"]);
+        CollectionAssert.AreEqual(new[] { 4, 6, 5, 7 }, tokenizer.Encode("> a=b", addSpecialTokens: false).Ids);
+        CollectionAssert.AreEqual(new[] { 0, 1, 1, 1 }, tokenizer.Encode("> a=b", addSpecialTokens: false).WordIds);
+    }
+
+    [TestMethod]
     public void SpecialTokenTextInWordPieceInputIsOrdinaryText()
     {
         var tokenizer = Vocabularies.WordPiece();

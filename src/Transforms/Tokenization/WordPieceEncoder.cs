@@ -1,17 +1,24 @@
 using System.Text;
+using System.Text.RegularExpressions;
 using Microsoft.ML.Tokenizers;
 
 namespace Pipelines.Transforms;
 
 /// <summary>
 /// BERT's WordPiece through Microsoft.ML.Tokenizers' BertTokenizer: BERT's normalizer (optional lower-casing and
-/// accent stripping, CJK characters split apart, control characters dropped), punctuation split,
+/// accent stripping, CJK characters split apart, control characters dropped), punctuation and symbols split,
 /// greedy longest-match pieces with the "##" continuation prefix, [UNK] for a word that cannot be
 /// spelled with the vocabulary or is longer than 100 characters. Special-token text in the input
 /// ("[MASK]" typed by a user) is ordinary text, never a special token.
 /// </summary>
-internal sealed class WordPieceEncoder : SubwordEncoder
+internal sealed partial class WordPieceEncoder : SubwordEncoder
 {
+    // BERT's basic split: each punctuation or symbol character alone, runs of anything else between
+    // whitespace. (Microsoft.ML.Tokenizers' default BERT pre-tokenizer drops symbols such as '>',
+    // '=', '+' and '$' without a trace, which loses the quoting of e-mail replies, code and prices.)
+    [GeneratedRegex(@"[\p{P}\p{S}]|[^\s\p{P}\p{S}]+")]
+    private static partial Regex BertSplit();
+
     private readonly BertTokenizer _tokenizer;
     private readonly Dictionary<string, int> _vocabulary;
     private readonly byte[] _vocabFile;
@@ -36,6 +43,7 @@ internal sealed class WordPieceEncoder : SubwordEncoder
             LowerCaseBeforeTokenization = lowerCase,
             RemoveNonSpacingMarks = stripAccents,
             IndividuallyTokenizeCjk = true,
+            PreTokenizer = new RegexPreTokenizer(BertSplit(), null),
             // "[CLS]" in user text stays text, never a special token.
             SplitOnSpecialTokens = false,
             // BertTokenizer insists on a masking token; a vocabulary without [MASK] lends it [UNK] (unused here).
