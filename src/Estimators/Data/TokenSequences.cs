@@ -1,0 +1,57 @@
+using Microsoft.ML;
+using Microsoft.ML.Data;
+using Microsoft.ML.Runtime;
+
+namespace Pipelines.Estimators.Data;
+
+/// <summary>Reads a column of token ids (a vector of Int32, as the subword tokenizer writes) into memory.</summary>
+public static class TokenSequences
+{
+    /// <summary>
+    /// Throws unless <paramref name="schema"/> has <paramref name="column"/> as a vector of Int32,
+    /// with the message ML.NET's own components give.
+    /// </summary>
+    public static void CheckColumn(SchemaShape schema, string column)
+    {
+        if (!schema.TryFindColumn(column, out var found))
+            throw new ArgumentOutOfRangeException(nameof(schema), $"Could not find input column '{column}'");
+        if (found.Kind == SchemaShape.Column.VectorKind.Scalar || found.ItemType != NumberDataViewType.Int32)
+            throw new ArgumentOutOfRangeException(nameof(schema),
+                $"Schema mismatch for input column '{column}': expected vector of Int32 (token ids), got {Describe(found)}");
+    }
+
+    /// <summary>As <see cref="CheckColumn(SchemaShape, string)"/>, for a data view's schema; returns the column.</summary>
+    public static DataViewSchema.Column CheckColumn(DataViewSchema schema, string column)
+    {
+        var found = schema.GetColumnOrNull(column)
+            ?? throw new ArgumentOutOfRangeException(nameof(schema), $"Could not find input column '{column}'");
+        if (found.Type is not VectorDataViewType { ItemType: var item } || item != NumberDataViewType.Int32)
+            throw new ArgumentOutOfRangeException(nameof(schema),
+                $"Schema mismatch for input column '{column}': expected vector of Int32 (token ids), got {found.Type}");
+        return found;
+    }
+
+    /// <summary>
+    /// Every row's token ids, in row order. Rows with fewer than <paramref name="minimumLength"/>
+    /// ids are skipped and counted (an empty text gives no training signal).
+    /// </summary>
+    public static (List<int[]> Sequences, int Skipped) Read(IDataView data, string column, int minimumLength = 2)
+    {
+        var col = CheckColumn(data.Schema, column);
+        var sequences = new List<int[]>();
+        var skipped = 0;
+        using var cursor = data.GetRowCursor([col]);
+        var getter = cursor.GetGetter<VBuffer<int>>(col);
+        VBuffer<int> buffer = default;
+        while (cursor.MoveNext())
+        {
+            getter(ref buffer);
+            if (buffer.Length < minimumLength) { skipped++; continue; }
+            sequences.Add(buffer.DenseValues().ToArray());
+        }
+        return (sequences, skipped);
+    }
+
+    private static string Describe(SchemaShape.Column column) =>
+        column.Kind == SchemaShape.Column.VectorKind.Scalar ? $"{column.ItemType}" : $"vector of {column.ItemType}";
+}

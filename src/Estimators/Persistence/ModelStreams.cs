@@ -1,0 +1,50 @@
+using Microsoft.ML;
+using Pipelines.Models;
+using Pipelines.Models.Checkpoints;
+using Pipelines.Transforms;
+using TorchSharp;
+
+namespace Pipelines.Estimators.Persistence;
+
+/// <summary>
+/// The thin layer between ML.NET's model-zip streams and this library's models: a model
+/// transformer's entry in a zip holds its architecture (JSON), its tokenizer (self-contained bytes)
+/// and its weights (safetensors, validated on load), each in a named binary stream.
+/// </summary>
+internal static class ModelStreams
+{
+    private const string ConfigStream = "Config.json";
+    private const string TokenizerStream = "Tokenizer.bin";
+    private const string WeightsStream = "Weights.safetensors";
+
+    public static void SaveConfig(ModelSaveContext ctx, TransformerConfig config) =>
+        ctx.SaveBinaryStream(ConfigStream, writer => writer.Write(config.ToJson()));
+
+    public static TransformerConfig LoadConfig(ModelLoadContext ctx)
+    {
+        string? json = null;
+        if (!ctx.TryLoadBinaryStream(ConfigStream, reader => json = reader.ReadString()) || json is null)
+            throw new InvalidDataException($"The model zip lacks the '{ConfigStream}' stream of a transformer model.");
+        return TransformerConfig.FromJson(json);
+    }
+
+    public static void SaveTokenizer(ModelSaveContext ctx, TextTokenizer tokenizer) =>
+        ctx.SaveBinaryStream(TokenizerStream, writer => tokenizer.Save(writer.BaseStream));
+
+    public static TextTokenizer LoadTokenizer(ModelLoadContext ctx)
+    {
+        TextTokenizer? tokenizer = null;
+        if (!ctx.TryLoadBinaryStream(TokenizerStream, reader => tokenizer = TextTokenizer.Load(reader.BaseStream)) || tokenizer is null)
+            throw new InvalidDataException($"The model zip lacks the '{TokenizerStream}' stream of a transformer model.");
+        return tokenizer;
+    }
+
+    public static void SaveWeights(ModelSaveContext ctx, torch.nn.Module model) =>
+        ctx.SaveBinaryStream(WeightsStream, writer => SafeTensors.SaveModule(model, writer.BaseStream));
+
+    public static void LoadWeights(ModelLoadContext ctx, torch.nn.Module model)
+    {
+        if (!ctx.TryLoadBinaryStream(WeightsStream, reader => { using var file = SafeTensors.Read(reader.BaseStream); SafeTensors.LoadInto(model, file); }))
+            throw new InvalidDataException($"The model zip lacks the '{WeightsStream}' stream of a transformer model.");
+    }
+}

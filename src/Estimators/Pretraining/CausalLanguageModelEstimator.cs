@@ -1,0 +1,91 @@
+using Microsoft.ML;
+using Microsoft.ML.Data;
+using Microsoft.ML.Runtime;
+using Pipelines.Estimators.Data;
+using Pipelines.Estimators.Training;
+using Pipelines.Models;
+using Pipelines.Models.Training;
+using TorchSharp;
+
+namespace Pipelines.Estimators.Pretraining;
+
+/// <summary>
+/// Pretrains a GPT-2 style decoder on a column of token ids by next-token prediction. Fit reads
+/// every row, concatenates the rows into one stream with the tokenizer's separator between them
+/// (sequence packing), holds out the last <see cref="TrainingOptions.ValidationFraction"/> of the
+/// stream for validation (or uses <see cref="TrainingOptions.ValidationData"/>), and trains on
+/// random windows of <see cref="CausalLanguageModelOptions.BlockSize"/> tokens.
+/// </summary>
+public sealed class CausalLanguageModelEstimator : IEstimator<CausalLanguageModelTransformer>
+{
+    private readonly IHost _host;
+    private readonly CausalLanguageModelOptions _options;
+
+    internal CausalLanguageModelEstimator(IHostEnvironment env, CausalLanguageModelOptions options)
+    {
+        _host = env.Register(nameof(CausalLanguageModelEstimator));
+        _options = options;
+    }
+
+    /// <inheritdoc/>
+    public SchemaShape GetOutputSchema(SchemaShape inputSchema)
+    {
+        TokenSequences.CheckColumn(inputSchema, _options.TokenColumnName);
+        return CausalLanguageModelTransformer.OutputSchema(inputSchema, _options.EmbeddingColumnName, _options.PerplexityColumnName);
+    }
+
+    /// <inheritdoc/>
+    public CausalLanguageModelTransformer Fit(IDataView input)
+    {
+        _options.Validate();
+        var tokenizer = _options.Tokenizer!;
+        var seed = _options.Seed ?? _host.Rand.Next();
+        using var channel = _host.Start("Causal language model pretraining");
+
+        var (rows, skipped) = TokenSequences.Read(input, _options.TokenColumnName);
+        if (skipped > 0) channel.Warning($"Skipped {skipped} rows of '{_options.TokenColumnName}' with fewer than 2 tokens.");
+        if (rows.Count == 0) throw new InvalidOperationException($"No row of column '{_options.TokenColumnName}' has at least 2 tokens: nothing to train on.");
+        var stream = SequencePacking.Concatenate(rows, tokenizer.SepId);
+        long[] train = stream, validation = [];
+        if (_options.ValidationData is not null)
+        {
+            var (validationRows, _) = TokenSequences.Read(_options.ValidationData, _options.TokenColumnName);
+            validation = SequencePacking.Concatenate(validationRows, tokenizer.SepId);
+        }
+        else if (_options.ValidationFraction > 0)
+        {
+            var cut = (int)(stream.Length * (1 - _options.ValidationFraction));
+            (train, validation) = (stream[..cut], stream[cut..]);
+        }
+        var hasValidation = validation.Length > _options.BlockSize + 1;
+        if (!hasValidation && validation.Length > 0)
+            channel.Warning($"The validation stream has only {validation.Length} tokens (block size {_options.BlockSize}); training without validation.");
+        channel.Info($"Training stream {train.Length:N0} tokens from {rows.Count:N0} rows; validation {(hasValidation ? validation.Length : 0):N0} tokens.");
+
+        var device = DeviceSelection.Select(_host, _options.Device, "Causal language model pretraining");
+        Seeding.Set(seed);
+        var config = _options.Base?.Config ?? new TransformerConfig
+        {
+            VocabSize = tokenizer.VocabSize, Layers = _options.Layers, Hidden = _options.Hidden, Heads = _options.Heads,
+            FeedForward = _options.FeedForward > 0 ? _options.FeedForward : 4 * _options.Hidden,
+            MaxPositions = _options.BlockSize, Dropout = _options.Dropout, PreLayerNorm = true, LayerNormEpsilon = 1e-5, TypeVocabSize = 0,
+        };
+        var model = new GptLanguageModel(config);
+        if (_options.Base is not null) model.load_state_dict(_options.Base.Model.state_dict());
+        model.to(device);
+
+        using var precision = _options.MixedPrecision ? new MixedPrecision(model) : null;
+        var parameters = (precision?.MasterParameters ?? model.parameters()).ToList();
+        using var optimizer = Optimizers.AdamW(parameters, _options.LearningRate, _options.WeightDecay, _options.Beta1, _options.Beta2);
+        using var task = new CausalLanguageModelingTask(model, train, hasValidation ? validation : null,
+            Math.Min(_options.BlockSize, config.MaxPositions), _options.BatchSize, _options.ValidationBatches, seed);
+        var progress = new ProgressLog(channel, _options.Progress, _options.LogEvery);
+        var result = TrainingLoop.Run(task, optimizer, parameters, _options.ToLoopOptions(seed, progress), precision, config.ToJson());
+        precision?.RestoreFloat32(model);
+        model.eval();
+        channel.Info($"Pretraining ended after {result.Steps} steps ({result.Reason}) in {result.Elapsed:hh\\:mm\\:ss}" +
+                     (result.Best is null ? "" : $"; best {result.Best}"));
+        return new CausalLanguageModelTransformer(_host, _options.TokenColumnName, _options.EmbeddingColumnName,
+            _options.PerplexityColumnName, model, tokenizer, result);
+    }
+}

@@ -1,0 +1,53 @@
+using Pipelines.Estimators.Training;
+using Pipelines.Transforms;
+
+namespace Pipelines.Estimators.Pretraining;
+
+/// <summary>
+/// Options of <see cref="CausalLanguageModelEstimator"/>: a GPT-2 style decoder trained to predict
+/// the next token. The defaults are nanoGPT's Shakespeare-on-CPU recipe except the block size
+/// (128 here, 64 there) and the number of steps.
+/// </summary>
+public sealed class CausalLanguageModelOptions : TrainingOptions
+{
+    /// <summary>Creates options with the causal-LM defaults (lr 1e-3, beta2 0.99, weight decay 0.1, batch 12).</summary>
+    public CausalLanguageModelOptions()
+    {
+        LearningRate = 1e-3;
+        Beta2 = 0.99;
+        WeightDecay = 0.1;
+        BatchSize = 12;
+    }
+
+    /// <summary>Input column of token ids (vector of Int32).</summary>
+    public string TokenColumnName { get; set; } = "Tokens";
+    /// <summary>Output column: mean-pooled last hidden state, a float vector of size <see cref="Hidden"/>.</summary>
+    public string EmbeddingColumnName { get; set; } = "Embedding";
+    /// <summary>Output column: the model's perplexity on the row (exp of mean next-token loss).</summary>
+    public string PerplexityColumnName { get; set; } = "Perplexity";
+    /// <summary>The tokenizer that produced the token column (stored with the model, used for generation).</summary>
+    public TextTokenizer? Tokenizer { get; set; }
+    /// <summary>Decoder blocks.</summary>
+    public int Layers { get; set; } = 4;
+    /// <summary>Width of the model.</summary>
+    public int Hidden { get; set; } = 128;
+    /// <summary>Attention heads.</summary>
+    public int Heads { get; set; } = 4;
+    /// <summary>Feed-forward width; 0 means 4 x <see cref="Hidden"/>.</summary>
+    public int FeedForward { get; set; }
+    /// <summary>Context length in tokens (training windows and the longest sequence the model reads).</summary>
+    public int BlockSize { get; set; } = 128;
+    /// <summary>Dropout probability.</summary>
+    public double Dropout { get; set; }
+    /// <summary>Windows scored per validation = ValidationBatches x BatchSize (fixed windows, comparable across validations).</summary>
+    public int ValidationBatches { get; set; } = 20;
+    /// <summary>Continue pretraining this model (domain adaptation) instead of starting from random weights.</summary>
+    public CausalLanguageModelTransformer? Base { get; set; }
+
+    internal override void Validate()
+    {
+        base.Validate();
+        if (Tokenizer is null) throw new ArgumentException($"{nameof(Tokenizer)} must be set: the model stores it to decode what it generates.");
+        if (BlockSize < 2) throw new ArgumentOutOfRangeException(nameof(BlockSize), BlockSize, "The block size must be at least 2 tokens.");
+    }
+}

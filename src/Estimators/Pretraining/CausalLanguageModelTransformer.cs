@@ -1,0 +1,165 @@
+using Microsoft.ML;
+using Microsoft.ML.Data;
+using Microsoft.ML.Runtime;
+using Pipelines.Estimators.Data;
+using Pipelines.Estimators.Persistence;
+using Pipelines.Estimators.Pretraining;
+using Pipelines.Models;
+using Pipelines.Models.Generation;
+using Pipelines.Models.Training;
+using Pipelines.Transforms;
+using TorchSharp;
+using static TorchSharp.torch;
+
+[assembly: LoadableClass(typeof(CausalLanguageModelTransformer), null, typeof(SignatureLoadModel),
+    "Causal language model", CausalLanguageModelTransformer.LoaderSignature)]
+[assembly: LoadableClass(typeof(IRowMapper), typeof(CausalLanguageModelTransformer), null, typeof(SignatureLoadRowMapper),
+    "Causal language model", CausalLanguageModelTransformer.LoaderSignature)]
+
+namespace Pipelines.Estimators.Pretraining;
+
+/// <summary>
+/// A pretrained GPT-2 style decoder with its tokenizer. As a transform it adds a sentence
+/// embedding (mean of the last hidden states, usable as Features by any ML.NET trainer) and the
+/// model's perplexity on each row; it also generates text. Saves into ML.NET model zips.
+/// </summary>
+public sealed class CausalLanguageModelTransformer : RowToRowTransformerBase, IDisposable
+{
+    internal const string LoaderSignature = "PipelinesCausalLM";
+    private readonly string _tokenColumn;
+    private readonly string _embeddingColumn;
+    private readonly string _perplexityColumn;
+    private readonly object _inferenceLock = new();
+
+    /// <summary>The decoder (in eval mode).</summary>
+    public GptLanguageModel Model { get; }
+    /// <summary>The tokenizer that produced the training tokens.</summary>
+    public TextTokenizer Tokenizer { get; }
+    /// <summary>The architecture.</summary>
+    public TransformerConfig Config => Model.Config;
+    /// <summary>How training went (loss curve, validations); null for a model loaded from a zip.</summary>
+    public TrainingResult? Training { get; }
+
+    internal CausalLanguageModelTransformer(IHost host, string tokenColumn, string embeddingColumn, string perplexityColumn,
+        GptLanguageModel model, TextTokenizer tokenizer, TrainingResult? training) : base(host)
+    {
+        (_tokenColumn, _embeddingColumn, _perplexityColumn) = (tokenColumn, embeddingColumn, perplexityColumn);
+        (Model, Tokenizer, Training) = (model, tokenizer, training);
+        Model.eval();
+    }
+
+    internal static SchemaShape OutputSchema(SchemaShape input, string embedding, string perplexity)
+    {
+        var columns = input.ToDictionary(c => c.Name);
+        columns[embedding] = new SchemaShape.Column(embedding, SchemaShape.Column.VectorKind.Vector, NumberDataViewType.Single, false);
+        columns[perplexity] = new SchemaShape.Column(perplexity, SchemaShape.Column.VectorKind.Scalar, NumberDataViewType.Single, false);
+        return new SchemaShape(columns.Values);
+    }
+
+    /// <summary>Continues <paramref name="prompt"/> and returns only the generated text.</summary>
+    public string Generate(string prompt, GenerationOptions? options = null)
+    {
+        var ids = Tokenizer.Encode(prompt, maxLength: int.MaxValue, addSpecialTokens: false).Ids;
+        if (ids.Length == 0) ids = [Tokenizer.SepId];
+        lock (_inferenceLock)
+            return Tokenizer.Decode(TextGeneration.Generate(Model, ids, options ?? new GenerationOptions()));
+    }
+
+    /// <summary>Embedding and perplexity of one token sequence (truncated to the model's context).</summary>
+    internal (float[] Embedding, float Perplexity) Score(ReadOnlySpan<int> tokens)
+    {
+        var length = Math.Min(tokens.Length, Config.MaxPositions);
+        if (length == 0) return (new float[Config.Hidden], float.NaN);
+        using var scope = NewDisposeScope();
+        using var _ = no_grad();
+        var device = Model.parameters().First().device;
+        var ids = tensor(tokens[..length].ToArray().Select(i => (long)i).ToArray()).unsqueeze(0).to(device);
+        var hidden = Model.Body.forward(ids);                                                      // (1, T, C)
+        var embedding = hidden.mean([1])[0].to(ScalarType.Float32).cpu().data<float>().ToArray();
+        if (length < 2) return (embedding, float.NaN);
+        var logits = Model.Head(hidden);
+        var loss = GptLanguageModel.Loss(logits[.., ..^1], ids[.., 1..]).item<float>();
+        return (embedding, MathF.Exp(loss));
+    }
+
+    // Persistence: column names, then the architecture, tokenizer and weights streams.
+    private static VersionInfo GetVersionInfo() => new(
+        modelSignature: "PLCAUSLM", verWrittenCur: 0x00010001, verReadableCur: 0x00010001, verWeCanReadBack: 0x00010001,
+        loaderSignature: LoaderSignature, loaderAssemblyName: typeof(CausalLanguageModelTransformer).Assembly.FullName);
+
+    /// <inheritdoc/>
+    protected override void SaveModel(ModelSaveContext ctx)
+    {
+        ctx.SetVersionInfo(GetVersionInfo());
+        ctx.SaveNonEmptyString(_tokenColumn);
+        ctx.SaveNonEmptyString(_embeddingColumn);
+        ctx.SaveNonEmptyString(_perplexityColumn);
+        ModelStreams.SaveConfig(ctx, Config);
+        ModelStreams.SaveTokenizer(ctx, Tokenizer);
+        ModelStreams.SaveWeights(ctx, Model);
+    }
+
+    private static CausalLanguageModelTransformer Create(IHostEnvironment env, ModelLoadContext ctx)
+    {
+        ctx.CheckAtModel(GetVersionInfo());
+        var host = env.Register(nameof(CausalLanguageModelTransformer));
+        var (token, embedding, perplexity) = (ctx.LoadNonEmptyString(), ctx.LoadNonEmptyString(), ctx.LoadNonEmptyString());
+        var config = ModelStreams.LoadConfig(ctx);
+        var tokenizer = ModelStreams.LoadTokenizer(ctx);
+        var model = new GptLanguageModel(config);
+        ModelStreams.LoadWeights(ctx, model);
+        return new CausalLanguageModelTransformer(host, token, embedding, perplexity, model, tokenizer, null);
+    }
+
+    private static IRowMapper Create(IHostEnvironment env, ModelLoadContext ctx, DataViewSchema inputSchema) =>
+        Create(env, ctx).MakeRowMapper(inputSchema);
+
+    /// <inheritdoc/>
+    protected override IRowMapper MakeRowMapper(DataViewSchema schema) => new Mapper(this, schema);
+
+    /// <summary>Releases the model's native memory.</summary>
+    public void Dispose() => Model.Dispose();
+
+    private sealed class Mapper(CausalLanguageModelTransformer parent, DataViewSchema schema)
+        : MapperBase(parent.Host.Register(nameof(Mapper)), schema, parent)
+    {
+        private readonly int _input = TokenSequences.CheckColumn(schema, parent._tokenColumn).Index;
+
+        protected override DataViewSchema.DetachedColumn[] GetOutputColumnsCore() =>
+        [
+            new(parent._embeddingColumn, new VectorDataViewType(NumberDataViewType.Single, parent.Config.Hidden)),
+            new(parent._perplexityColumn, NumberDataViewType.Single),
+        ];
+
+        // One model pass per row feeds both output columns.
+        public override Delegate[] CreateGetters(DataViewRow input, Func<int, bool> activeOutput, out Action disposer)
+        {
+            disposer = () => { };
+            var tokens = input.GetGetter<VBuffer<int>>(input.Schema[_input]);
+            var cache = new RowCache<(float[] Embedding, float Perplexity)>(input, () =>
+            {
+                VBuffer<int> buffer = default;
+                tokens(ref buffer);
+                return parent.Score(buffer.DenseValues().ToArray());
+            });
+            var getters = new Delegate[2];
+            if (activeOutput(0))
+                getters[0] = (ValueGetter<VBuffer<float>>)((ref VBuffer<float> value) =>
+                {
+                    var embedding = cache.Get().Embedding;
+                    new VBuffer<float>(embedding.Length, embedding).CopyTo(ref value);
+                });
+            if (activeOutput(1))
+                getters[1] = (ValueGetter<float>)((ref float value) => value = cache.Get().Perplexity);
+            return getters;
+        }
+
+        protected override Delegate MakeGetter(DataViewRow input, int iinfo, Func<int, bool> activeOutput, out Action disposer) =>
+            CreateGetters(input, i => i == iinfo, out disposer)[iinfo];
+
+        protected override Func<int, bool> GetDependenciesCore(Func<int, bool> activeOutput) =>
+            column => column == _input && (activeOutput(0) || activeOutput(1));
+
+        protected override void SaveModel(ModelSaveContext ctx) => parent.SaveModel(ctx);
+    }
+}

@@ -1,0 +1,51 @@
+using Pipelines.Estimators.Training;
+using Pipelines.Transforms;
+
+namespace Pipelines.Estimators.Pretraining;
+
+/// <summary>
+/// Options of the masked language model estimator: a BERT style encoder trained to recover
+/// masked tokens (15 % of tokens; of those 80 % [MASK], 10 % random, 10 % kept), masked afresh
+/// each time a sequence is drawn.
+/// </summary>
+public sealed class MaskedLanguageModelOptions : TrainingOptions
+{
+    /// <summary>Creates options with the masked-LM defaults (lr 5e-4, weight decay 0.01, batch 32).</summary>
+    public MaskedLanguageModelOptions() { }
+
+    /// <summary>Input column of token ids (vector of Int32) with [CLS]/[SEP] as the tokenizer adds them.</summary>
+    public string TokenColumnName { get; set; } = "Tokens";
+    /// <summary>Output column: mean of the last hidden states over real tokens, a float vector of size <see cref="Hidden"/>.</summary>
+    public string EmbeddingColumnName { get; set; } = "Embedding";
+    /// <summary>Output column: the row's text with every [MASK] token replaced by the model's best guess.</summary>
+    public string FilledColumnName { get; set; } = "FilledText";
+    /// <summary>The tokenizer that produced the token column; it must have a mask token.</summary>
+    public TextTokenizer? Tokenizer { get; set; }
+    /// <summary>Encoder blocks.</summary>
+    public int Layers { get; set; } = 4;
+    /// <summary>Width of the model.</summary>
+    public int Hidden { get; set; } = 256;
+    /// <summary>Attention heads.</summary>
+    public int Heads { get; set; } = 4;
+    /// <summary>Feed-forward width; 0 means 4 x <see cref="Hidden"/>.</summary>
+    public int FeedForward { get; set; }
+    /// <summary>Longest sequence in tokens; longer rows are cut.</summary>
+    public int MaxLength { get; set; } = 128;
+    /// <summary>Dropout probability.</summary>
+    public double Dropout { get; set; } = 0.1;
+    /// <summary>Fraction of (non-special) tokens chosen for prediction.</summary>
+    public double MaskProbability { get; set; } = 0.15;
+    /// <summary>Mask every piece of a chosen word together.</summary>
+    public bool WholeWordMasking { get; set; }
+    /// <summary>Continue pretraining this model (domain adaptation) instead of starting from random weights.</summary>
+    public MaskedLanguageModelTransformer? Base { get; set; }
+
+    internal override void Validate()
+    {
+        base.Validate();
+        if (Tokenizer is null) throw new ArgumentException($"{nameof(Tokenizer)} must be set: the model stores it, and masking needs its [MASK] id.");
+        if (Tokenizer.MaskId is null) throw new ArgumentException("The tokenizer has no mask token; masked-LM pretraining needs one.");
+        if (MaxLength < 4) throw new ArgumentOutOfRangeException(nameof(MaxLength), MaxLength, "The maximum length must be at least 4 tokens.");
+        if (MaskProbability is <= 0 or >= 1) throw new ArgumentOutOfRangeException(nameof(MaskProbability), MaskProbability, "The mask probability must be in (0, 1).");
+    }
+}

@@ -1,0 +1,210 @@
+using Microsoft.ML;
+using Microsoft.ML.Data;
+using Microsoft.ML.Runtime;
+using Pipelines.Estimators.Data;
+using Pipelines.Estimators.Persistence;
+using Pipelines.Estimators.Pretraining;
+using Pipelines.Models;
+using Pipelines.Models.Training;
+using Pipelines.Transforms;
+using TorchSharp;
+using static TorchSharp.torch;
+
+[assembly: LoadableClass(typeof(MaskedLanguageModelTransformer), null, typeof(SignatureLoadModel),
+    "Masked language model", MaskedLanguageModelTransformer.LoaderSignature)]
+[assembly: LoadableClass(typeof(IRowMapper), typeof(MaskedLanguageModelTransformer), null, typeof(SignatureLoadRowMapper),
+    "Masked language model", MaskedLanguageModelTransformer.LoaderSignature)]
+
+namespace Pipelines.Estimators.Pretraining;
+
+/// <summary>One fill-mask candidate.</summary>
+/// <param name="Token">The predicted token's text.</param>
+/// <param name="Id">The predicted token's id.</param>
+/// <param name="Probability">The model's probability for it at the masked position.</param>
+public sealed record MaskPrediction(string Token, int Id, float Probability);
+
+/// <summary>
+/// A pretrained BERT style encoder with its tokenizer: the starting point of fine-tuning. As a
+/// transform it adds a sentence embedding (mean of the last hidden states over real tokens, usable
+/// as Features by any ML.NET trainer) and the row's text with its [MASK] tokens filled in.
+/// Saves into ML.NET model zips.
+/// </summary>
+public sealed class MaskedLanguageModelTransformer : RowToRowTransformerBase, IDisposable
+{
+    internal const string LoaderSignature = "PipelinesMaskedLM";
+    private readonly string _tokenColumn;
+    private readonly string _embeddingColumn;
+    private readonly string _filledColumn;
+
+    /// <summary>The encoder with its masked-LM head (in eval mode).</summary>
+    public BertForPreTraining Model { get; }
+    /// <summary>The tokenizer that produced the training tokens.</summary>
+    public TextTokenizer Tokenizer { get; }
+    /// <summary>The architecture.</summary>
+    public TransformerConfig Config => Model.Config;
+    /// <summary>How training went (loss curve, validations); null for a model loaded from a zip.</summary>
+    public TrainingResult? Training { get; }
+
+    internal MaskedLanguageModelTransformer(IHost host, string tokenColumn, string embeddingColumn, string filledColumn,
+        BertForPreTraining model, TextTokenizer tokenizer, TrainingResult? training) : base(host)
+    {
+        (_tokenColumn, _embeddingColumn, _filledColumn) = (tokenColumn, embeddingColumn, filledColumn);
+        (Model, Tokenizer, Training) = (model, tokenizer, training);
+        Model.eval();
+    }
+
+    internal static SchemaShape OutputSchema(SchemaShape input, string embedding, string filled)
+    {
+        var columns = input.ToDictionary(c => c.Name);
+        columns[embedding] = new SchemaShape.Column(embedding, SchemaShape.Column.VectorKind.Vector, NumberDataViewType.Single, false);
+        columns[filled] = new SchemaShape.Column(filled, SchemaShape.Column.VectorKind.Scalar, TextDataViewType.Instance, false);
+        return new SchemaShape(columns.Values);
+    }
+
+    /// <summary>
+    /// The <paramref name="topK"/> most likely tokens for each "[MASK]" in <paramref name="text"/>,
+    /// in the order the masks appear.
+    /// </summary>
+    public IReadOnlyList<IReadOnlyList<MaskPrediction>> FillMask(string text, int topK = 5, string maskToken = "[MASK]")
+    {
+        var ids = new List<int> { Tokenizer.ClsId };
+        var parts = text.Split(maskToken);
+        for (var i = 0; i < parts.Length; i++)
+        {
+            if (i > 0) ids.Add(Tokenizer.MaskId!.Value);
+            ids.AddRange(Tokenizer.Encode(parts[i], maxLength: int.MaxValue, addSpecialTokens: false).Ids);
+        }
+        ids.Add(Tokenizer.SepId);
+        using var scope = NewDisposeScope();
+        var probabilities = nn.functional.softmax(Logits(ids), -1);                                  // (T, V)
+        var result = new List<IReadOnlyList<MaskPrediction>>();
+        for (var t = 0; t < Math.Min(ids.Count, Config.MaxPositions); t++)
+        {
+            if (ids[t] != Tokenizer.MaskId) continue;
+            var (values, indices) = probabilities[t].topk(topK);
+            var candidates = new List<MaskPrediction>();
+            for (var k = 0; k < topK; k++)
+            {
+                var id = (int)indices[k].item<long>();
+                candidates.Add(new MaskPrediction(Tokenizer.Decode([id], skipSpecial: false), id, values[k].item<float>()));
+            }
+            result.Add(candidates);
+        }
+        return result;
+    }
+
+    // Masked-LM logits (T, V) of one sequence, cut to the model's positions.
+    private Tensor Logits(IReadOnlyList<int> ids)
+    {
+        using var _ = no_grad();
+        var device = Model.parameters().First().device;
+        var length = Math.Min(ids.Count, Config.MaxPositions);
+        var input = tensor(ids.Take(length).Select(i => (long)i).ToArray()).unsqueeze(0).to(device);
+        return Model.Forward(input).TokenLogits[0].to(ScalarType.Float32).cpu();
+    }
+
+    /// <summary>Embedding and filled-in text of one token sequence (cut to the model's positions).</summary>
+    internal (float[] Embedding, string Filled) Score(int[] tokens)
+    {
+        var length = Math.Min(tokens.Length, Config.MaxPositions);
+        if (length == 0) return (new float[Config.Hidden], "");
+        using var scope = NewDisposeScope();
+        using var _ = no_grad();
+        var device = Model.parameters().First().device;
+        var ids = tensor(tokens[..length].Select(i => (long)i).ToArray()).unsqueeze(0).to(device);
+        var hidden = Model.Bert.Forward(ids);                                                     // (1, T, C)
+        var embedding = hidden.mean([1])[0].to(ScalarType.Float32).cpu().data<float>().ToArray();
+        var filled = tokens[..length].ToArray();
+        if (Array.IndexOf(filled, Tokenizer.MaskId ?? -1) >= 0)
+        {
+            var best = Model.Forward(ids).TokenLogits[0].argmax(-1).cpu().data<long>().ToArray();
+            for (var t = 0; t < length; t++)
+                if (filled[t] == Tokenizer.MaskId) filled[t] = (int)best[t];
+        }
+        return (embedding, Tokenizer.Decode(filled));
+    }
+
+    private static VersionInfo GetVersionInfo() => new(
+        modelSignature: "PLMASKLM", verWrittenCur: 0x00010001, verReadableCur: 0x00010001, verWeCanReadBack: 0x00010001,
+        loaderSignature: LoaderSignature, loaderAssemblyName: typeof(MaskedLanguageModelTransformer).Assembly.FullName);
+
+    /// <inheritdoc/>
+    protected override void SaveModel(ModelSaveContext ctx)
+    {
+        ctx.SetVersionInfo(GetVersionInfo());
+        ctx.SaveNonEmptyString(_tokenColumn);
+        ctx.SaveNonEmptyString(_embeddingColumn);
+        ctx.SaveNonEmptyString(_filledColumn);
+        ctx.Writer.Write(HasSentencePairHead);
+        ModelStreams.SaveConfig(ctx, Config);
+        ModelStreams.SaveTokenizer(ctx, Tokenizer);
+        ModelStreams.SaveWeights(ctx, Model);
+    }
+
+    private bool HasSentencePairHead => Model.named_parameters().Any(p => p.name.StartsWith("cls.seq_relationship"));
+
+    private static MaskedLanguageModelTransformer Create(IHostEnvironment env, ModelLoadContext ctx)
+    {
+        ctx.CheckAtModel(GetVersionInfo());
+        var host = env.Register(nameof(MaskedLanguageModelTransformer));
+        var (token, embedding, filled) = (ctx.LoadNonEmptyString(), ctx.LoadNonEmptyString(), ctx.LoadNonEmptyString());
+        var sentencePair = ctx.Reader.ReadBoolean();
+        var config = ModelStreams.LoadConfig(ctx);
+        var tokenizer = ModelStreams.LoadTokenizer(ctx);
+        var model = new BertForPreTraining(config, sentencePair);
+        ModelStreams.LoadWeights(ctx, model);
+        return new MaskedLanguageModelTransformer(host, token, embedding, filled, model, tokenizer, null);
+    }
+
+    private static IRowMapper Create(IHostEnvironment env, ModelLoadContext ctx, DataViewSchema inputSchema) =>
+        Create(env, ctx).MakeRowMapper(inputSchema);
+
+    /// <inheritdoc/>
+    protected override IRowMapper MakeRowMapper(DataViewSchema schema) => new Mapper(this, schema);
+
+    /// <summary>Releases the model's native memory.</summary>
+    public void Dispose() => Model.Dispose();
+
+    private sealed class Mapper(MaskedLanguageModelTransformer parent, DataViewSchema schema)
+        : MapperBase(parent.Host.Register(nameof(Mapper)), schema, parent)
+    {
+        private readonly int _input = TokenSequences.CheckColumn(schema, parent._tokenColumn).Index;
+
+        protected override DataViewSchema.DetachedColumn[] GetOutputColumnsCore() =>
+        [
+            new(parent._embeddingColumn, new VectorDataViewType(NumberDataViewType.Single, parent.Config.Hidden)),
+            new(parent._filledColumn, TextDataViewType.Instance),
+        ];
+
+        // One model pass per row feeds both output columns.
+        public override Delegate[] CreateGetters(DataViewRow input, Func<int, bool> activeOutput, out Action disposer)
+        {
+            disposer = () => { };
+            var tokens = input.GetGetter<VBuffer<int>>(input.Schema[_input]);
+            var cache = new RowCache<(float[] Embedding, string Filled)>(input, () =>
+            {
+                VBuffer<int> buffer = default;
+                tokens(ref buffer);
+                return parent.Score(buffer.DenseValues().ToArray());
+            });
+            var getters = new Delegate[2];
+            if (activeOutput(0))
+                getters[0] = (ValueGetter<VBuffer<float>>)((ref VBuffer<float> value) =>
+                {
+                    var embedding = cache.Get().Embedding;
+                    new VBuffer<float>(embedding.Length, embedding).CopyTo(ref value);
+                });
+            if (activeOutput(1))
+                getters[1] = (ValueGetter<ReadOnlyMemory<char>>)((ref ReadOnlyMemory<char> value) => value = cache.Get().Filled.AsMemory());
+            return getters;
+        }
+
+        protected override Delegate MakeGetter(DataViewRow input, int iinfo, Func<int, bool> activeOutput, out Action disposer) =>
+            CreateGetters(input, i => i == iinfo, out disposer)[iinfo];
+
+        protected override Func<int, bool> GetDependenciesCore(Func<int, bool> activeOutput) =>
+            column => column == _input && (activeOutput(0) || activeOutput(1));
+
+        protected override void SaveModel(ModelSaveContext ctx) => parent.SaveModel(ctx);
+    }
+}

@@ -1,0 +1,82 @@
+using Microsoft.ML;
+using Pipelines.Models.Training;
+
+namespace Pipelines.Estimators.Training;
+
+/// <summary>
+/// Options every trainer of this library shares: optimisation, validation, early stopping,
+/// checkpoints, budgets, progress, device and seed. Defaults suit small models on a CPU.
+/// </summary>
+public abstract class TrainingOptions
+{
+    /// <summary>Optimizer steps to run.</summary>
+    public int MaxSteps { get; set; } = 1000;
+    /// <summary>Sequences per micro-batch.</summary>
+    public int BatchSize { get; set; } = 32;
+    /// <summary>Micro-batches summed into one optimizer step (effective batch = BatchSize x this).</summary>
+    public int AccumulationSteps { get; set; } = 1;
+    /// <summary>Peak learning rate of AdamW.</summary>
+    public double LearningRate { get; set; } = 5e-4;
+    /// <summary>Final learning rate as a fraction of the peak.</summary>
+    public double MinLearningRateRatio { get; set; } = 0.1;
+    /// <summary>Steps of linear warmup from 0 to the peak.</summary>
+    public int WarmupSteps { get; set; } = 100;
+    /// <summary>Decay after warmup.</summary>
+    public DecayShape Schedule { get; set; } = DecayShape.Cosine;
+    /// <summary>AdamW weight decay, applied to matrices only (not biases or LayerNorms).</summary>
+    public double WeightDecay { get; set; } = 0.01;
+    /// <summary>AdamW beta1.</summary>
+    public double Beta1 { get; set; } = 0.9;
+    /// <summary>AdamW beta2.</summary>
+    public double Beta2 { get; set; } = 0.999;
+    /// <summary>Clip the global gradient norm to this; 0 disables clipping.</summary>
+    public double GradientClipNorm { get; set; } = 1.0;
+    /// <summary>Fraction of the training data held out for validation when <see cref="ValidationData"/> is null; 0 disables validation.</summary>
+    public double ValidationFraction { get; set; } = 0.1;
+    /// <summary>Separate validation data (same columns as the training data); overrides <see cref="ValidationFraction"/>.</summary>
+    public IDataView? ValidationData { get; set; }
+    /// <summary>Validate every this many steps (and at the end); 0: only at the end.</summary>
+    public int EvaluateEvery { get; set; } = 200;
+    /// <summary>Stop after this many validations without improvement; 0 disables early stopping.</summary>
+    public int Patience { get; set; }
+    /// <summary>Write checkpoints to this directory; null: none.</summary>
+    public string? CheckpointDirectory { get; set; }
+    /// <summary>Steps between checkpoints; 0: only at the end.</summary>
+    public int CheckpointEvery { get; set; }
+    /// <summary>Resume from the latest checkpoint in <see cref="CheckpointDirectory"/> when one exists.</summary>
+    public bool Resume { get; set; }
+    /// <summary>Stop training after this much wall time (the model keeps what it learned).</summary>
+    public TimeSpan? TimeBudget { get; set; }
+    /// <summary>Stops training between steps.</summary>
+    public CancellationToken Cancellation { get; set; }
+    /// <summary>Receives step, epoch, loss, learning rate, tokens/s and ETA; progress also goes to MLContext.Log.</summary>
+    public IProgress<TrainingProgress>? Progress { get; set; }
+    /// <summary>Log a progress line every this many steps.</summary>
+    public int LogEvery { get; set; } = 50;
+    /// <summary>"auto" (CUDA when available, else CPU), "cpu", "cuda" or "cuda:N".</summary>
+    public string Device { get; set; } = "auto";
+    /// <summary>Seed of initialisation, batching and masking; null takes one from the MLContext's seed.</summary>
+    public int? Seed { get; set; }
+    /// <summary>Compute in bfloat16 with float32 master weights (for GPUs; slow on most CPUs).</summary>
+    public bool MixedPrecision { get; set; }
+
+    internal TrainingLoopOptions ToLoopOptions(int seed, IProgress<TrainingProgress> progress) => new()
+    {
+        MaxSteps = MaxSteps, AccumulationSteps = AccumulationSteps, GradientClipNorm = GradientClipNorm,
+        Schedule = new LearningRateSchedule(Schedule, WarmupSteps, MaxSteps, MinLearningRateRatio),
+        EvaluateEvery = EvaluateEvery, Patience = Patience, CheckpointDirectory = CheckpointDirectory,
+        CheckpointEvery = CheckpointEvery, Resume = Resume, TimeBudget = TimeBudget, ReportEvery = 1,
+        Seed = seed, Progress = progress, Cancellation = Cancellation,
+    };
+
+    internal virtual void Validate()
+    {
+        static void Check(bool ok, string message) { if (!ok) throw new ArgumentOutOfRangeException(message); }
+        Check(MaxSteps > 0, $"{nameof(MaxSteps)} must be positive, got {MaxSteps}.");
+        Check(BatchSize > 0, $"{nameof(BatchSize)} must be positive, got {BatchSize}.");
+        Check(AccumulationSteps > 0, $"{nameof(AccumulationSteps)} must be positive, got {AccumulationSteps}.");
+        Check(LearningRate > 0, $"{nameof(LearningRate)} must be positive, got {LearningRate}.");
+        Check(ValidationFraction is >= 0 and < 1, $"{nameof(ValidationFraction)} must be in [0, 1), got {ValidationFraction}.");
+        Check(WarmupSteps >= 0, $"{nameof(WarmupSteps)} must not be negative, got {WarmupSteps}.");
+    }
+}
