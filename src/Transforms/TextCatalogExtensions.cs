@@ -38,4 +38,30 @@ public static class TextCatalogExtensions
         ArgumentNullException.ThrowIfNull(catalog);
         return new TokenizeSubwordsEstimator(catalog.GetEnvironment(), tokenizer, options);
     }
+
+    /// <summary>
+    /// Trains a WordPiece vocabulary on the text column while fitting, then tokenizes with it like
+    /// <see cref="TokenizeSubwords(TransformsCatalog.TextTransforms, string, string, TextTokenizer, int, string?)"/>.
+    /// The vocabulary is saved with the model.
+    /// </summary>
+    /// <param name="catalog">The text transforms catalog.</param>
+    /// <param name="outputColumnName">Name of the token-id column; the other columns are named after it.</param>
+    /// <param name="inputColumnName">The text column (String) to train on and tokenize.</param>
+    /// <param name="vocabularySize">Target vocabulary size, special tokens included.</param>
+    /// <param name="maxLength">Most tokens per row, [CLS] and [SEP] included.</param>
+    public static TrainWordPieceEstimator TrainWordPiece(this TransformsCatalog.TextTransforms catalog,
+        string outputColumnName, string inputColumnName, int vocabularySize = 8000, int maxLength = 512) =>
+        TrainWordPiece(catalog, new TokenizeSubwordsOptions { OutputColumnName = outputColumnName, InputColumnName = inputColumnName, MaxLength = maxLength },
+            new WordPieceTrainerOptions { VocabularySize = vocabularySize });
+
+    /// <summary>Trains a WordPiece vocabulary while fitting, with every tokenization and training option.</summary>
+    /// <param name="catalog">The text transforms catalog.</param>
+    /// <param name="options">Columns, length, truncation and padding of the tokenization.</param>
+    /// <param name="trainer">Vocabulary size, minimum frequency, casing, accents and special tokens.</param>
+    public static TrainWordPieceEstimator TrainWordPiece(this TransformsCatalog.TextTransforms catalog,
+        TokenizeSubwordsOptions options, WordPieceTrainerOptions trainer)
+    {
+        ArgumentNullException.ThrowIfNull(catalog);
+        return new TrainWordPieceEstimator(catalog.GetEnvironment(), options, trainer);
+    }
 }
