@@ -64,4 +64,23 @@ public static class TextCatalogExtensions
         ArgumentNullException.ThrowIfNull(catalog);
         return new TrainWordPieceEstimator(catalog.GetEnvironment(), options, trainer);
     }
+
+    /// <summary>
+    /// Masks a token-id column for masked-LM with BERT's rule (or whole-word / span masking):
+    /// writes masked ids to <paramref name="outputColumnName"/> and labels (the original id where a
+    /// token was chosen, -100 elsewhere) to <c>{output}.Labels</c>. Deterministic for a seed.
+    /// </summary>
+    /// <param name="catalog">The text transforms catalog.</param>
+    /// <param name="outputColumnName">The masked-id column.</param>
+    /// <param name="inputColumnName">The token-id column (vector of Int32, e.g. from TokenizeSubwords).</param>
+    /// <param name="tokenizer">The vocabulary (its [MASK] id, size and special ids).</param>
+    /// <param name="options">Probabilities and strategy; BERT's by default.</param>
+    /// <param name="wordIdsColumnName">The word-id column, required for whole-word masking.</param>
+    /// <param name="seed">Seed of the masking; by default drawn from the MLContext's seed.</param>
+    public static MaskTokensEstimator MaskTokens(this TransformsCatalog.TextTransforms catalog, string outputColumnName, string inputColumnName,
+        TextTokenizer tokenizer, MaskingOptions? options = null, string? wordIdsColumnName = null, int? seed = null)
+    {
+        ArgumentNullException.ThrowIfNull(catalog);
+        return new MaskTokensEstimator(catalog.GetEnvironment(), outputColumnName, inputColumnName, tokenizer, wordIdsColumnName, options, seed);
+    }
 }
