@@ -81,6 +81,14 @@ public sealed class TokenizeSubwordsTransformTests
     }
 
     [TestMethod]
+    public void ReadingOnlyOtherColumnsDoesNotTouchTheText()
+    {
+        var ml = new MLContext(seed: 1);
+        var transformed = ml.Transforms.Text.TokenizeSubwords("Tokens", "Text", Vocabularies.WordPiece()).Fit(Data(ml)).Transform(Data(ml));
+        CollectionAssert.AreEqual(new[] { "the mat", "hello", "hello world" }, transformed.GetColumn<string>("Second").ToArray());
+    }
+
+    [TestMethod]
     public void FixedPaddingGivesFixedSizeColumns()
     {
         var ml = new MLContext(seed: 1);

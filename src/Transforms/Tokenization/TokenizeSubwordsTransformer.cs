@@ -140,8 +140,10 @@ public sealed class TokenizeSubwordsTransformer : RowToRowTransformerBase
         // All four columns share one encoding per row (cached by row position) and one set of counters per cursor.
         public override Delegate[] CreateGetters(DataViewRow input, Func<int, bool> activeOutput, out Action disposer)
         {
-            var row = new RowEncoder(_owner, input, _text, _pair);
             var getters = new Delegate[4];
+            disposer = () => { };
+            if (!Enumerable.Range(0, 4).Any(activeOutput)) return getters; // the text columns are not active then
+            var row = new RowEncoder(_owner, input, _text, _pair);
             for (var i = 0; i < 4; i++)
             {
                 if (activeOutput(i)) getters[i] = row.Getter(i);
