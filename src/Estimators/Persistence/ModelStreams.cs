@@ -1,6 +1,7 @@
 using Microsoft.ML;
 using Pipelines.Models;
 using Pipelines.Models.Checkpoints;
+using Pipelines.Models.Lora;
 using Pipelines.Transforms;
 using TorchSharp;
 
@@ -39,8 +40,18 @@ internal static class ModelStreams
         return tokenizer;
     }
 
-    public static void SaveWeights(ModelSaveContext ctx, torch.nn.Module model) =>
-        ctx.SaveBinaryStream(WeightsStream, writer => SafeTensors.SaveModule(model, writer.BaseStream));
+    /// <summary>
+    /// Writes the weights. LoRA adapters must have been merged into their layers (fine-tuning does
+    /// that at the end): the merged weights are saved and the adapter matrices left out, so the
+    /// loaded model is a plain one that computes the same function.
+    /// </summary>
+    public static void SaveWeights(ModelSaveContext ctx, torch.nn.Module model)
+    {
+        if (model.modules().OfType<LoraLinear>().Any(l => l.HasAdapter && !l.IsMerged))
+            throw new InvalidOperationException("Merge the LoRA adapters (Adapters.Merge) before saving the model.");
+        var state = model.state_dict().Where(p => !p.Key.Contains(".lora_", StringComparison.Ordinal));
+        ctx.SaveBinaryStream(WeightsStream, writer => SafeTensors.Save(writer.BaseStream, state, new Dictionary<string, string> { ["format"] = "pt" }));
+    }
 
     public static void LoadWeights(ModelLoadContext ctx, torch.nn.Module model)
     {

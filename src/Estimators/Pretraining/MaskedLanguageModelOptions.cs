@@ -4,7 +4,7 @@ using Pipelines.Transforms;
 namespace Pipelines.Estimators.Pretraining;
 
 /// <summary>
-/// Options of the masked language model estimator: a BERT style encoder trained to recover
+/// Options of <see cref="MaskedLanguageModelEstimator"/>: a BERT style encoder trained to recover
 /// masked tokens (15 % of tokens; of those 80 % [MASK], 10 % random, 10 % kept), masked afresh
 /// each time a sequence is drawn.
 /// </summary>
@@ -35,8 +35,8 @@ public sealed class MaskedLanguageModelOptions : TrainingOptions
     public double Dropout { get; set; } = 0.1;
     /// <summary>Fraction of (non-special) tokens chosen for prediction.</summary>
     public double MaskProbability { get; set; } = 0.15;
-    /// <summary>Mask every piece of a chosen word together.</summary>
-    public bool WholeWordMasking { get; set; }
+    /// <summary>Token masking (BERT) or span masking. Whole-word masking needs word ids and is offered by the MaskTokens transform.</summary>
+    public MaskingStrategy Masking { get; set; } = MaskingStrategy.Token;
     /// <summary>Continue pretraining this model (domain adaptation) instead of starting from random weights.</summary>
     public MaskedLanguageModelTransformer? Base { get; set; }
 
@@ -46,6 +46,7 @@ public sealed class MaskedLanguageModelOptions : TrainingOptions
         if (Tokenizer is null) throw new ArgumentException($"{nameof(Tokenizer)} must be set: the model stores it, and masking needs its [MASK] id.");
         if (Tokenizer.MaskId is null) throw new ArgumentException("The tokenizer has no mask token; masked-LM pretraining needs one.");
         if (MaxLength < 4) throw new ArgumentOutOfRangeException(nameof(MaxLength), MaxLength, "The maximum length must be at least 4 tokens.");
+        if (Masking == MaskingStrategy.WholeWord) throw new ArgumentException("Whole-word masking needs word ids, which the pretraining estimator does not read; use Token or Span.");
         if (MaskProbability is <= 0 or >= 1) throw new ArgumentOutOfRangeException(nameof(MaskProbability), MaskProbability, "The mask probability must be in (0, 1).");
     }
 }

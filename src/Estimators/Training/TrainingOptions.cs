@@ -19,7 +19,7 @@ public abstract class TrainingOptions
     public double LearningRate { get; set; } = 5e-4;
     /// <summary>Final learning rate as a fraction of the peak.</summary>
     public double MinLearningRateRatio { get; set; } = 0.1;
-    /// <summary>Steps of linear warmup from 0 to the peak.</summary>
+    /// <summary>Steps of linear warmup from 0 to the peak; negative means 10 % of the steps.</summary>
     public int WarmupSteps { get; set; } = 100;
     /// <summary>Decay after warmup.</summary>
     public DecayShape Schedule { get; set; } = DecayShape.Cosine;
@@ -60,10 +60,10 @@ public abstract class TrainingOptions
     /// <summary>Compute in bfloat16 with float32 master weights (for GPUs; slow on most CPUs).</summary>
     public bool MixedPrecision { get; set; }
 
-    internal TrainingLoopOptions ToLoopOptions(int seed, IProgress<TrainingProgress> progress) => new()
+    internal TrainingLoopOptions ToLoopOptions(int seed, IProgress<TrainingProgress> progress, int? steps = null) => new()
     {
-        MaxSteps = MaxSteps, AccumulationSteps = AccumulationSteps, GradientClipNorm = GradientClipNorm,
-        Schedule = new LearningRateSchedule(Schedule, WarmupSteps, MaxSteps, MinLearningRateRatio),
+        MaxSteps = steps ?? MaxSteps, AccumulationSteps = AccumulationSteps, GradientClipNorm = GradientClipNorm,
+        Schedule = new LearningRateSchedule(Schedule, WarmupSteps >= 0 ? WarmupSteps : (steps ?? MaxSteps) / 10, steps ?? MaxSteps, MinLearningRateRatio),
         EvaluateEvery = EvaluateEvery, Patience = Patience, CheckpointDirectory = CheckpointDirectory,
         CheckpointEvery = CheckpointEvery, Resume = Resume, TimeBudget = TimeBudget, ReportEvery = 1,
         Seed = seed, Progress = progress, Cancellation = Cancellation,
@@ -77,6 +77,5 @@ public abstract class TrainingOptions
         Check(AccumulationSteps > 0, $"{nameof(AccumulationSteps)} must be positive, got {AccumulationSteps}.");
         Check(LearningRate > 0, $"{nameof(LearningRate)} must be positive, got {LearningRate}.");
         Check(ValidationFraction is >= 0 and < 1, $"{nameof(ValidationFraction)} must be in [0, 1), got {ValidationFraction}.");
-        Check(WarmupSteps >= 0, $"{nameof(WarmupSteps)} must not be negative, got {WarmupSteps}.");
     }
 }

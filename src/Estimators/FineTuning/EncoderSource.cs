@@ -1,0 +1,53 @@
+using Microsoft.ML;
+using Pipelines.Estimators.Pretraining;
+using Pipelines.Models;
+using Pipelines.Transforms;
+
+namespace Pipelines.Estimators.FineTuning;
+
+/// <summary>
+/// Where a fine-tuned model's encoder starts: a pretrained masked-LM (in memory, from the
+/// pretraining estimator of the same chain, or from a model zip), or nothing (random weights:
+/// training from scratch, the baseline every comparison needs).
+/// </summary>
+public abstract class EncoderSource
+{
+    private EncoderSource() { }
+
+    /// <summary>Random initialisation: no pretraining.</summary>
+    public static EncoderSource None { get; } = new Scratch();
+
+    /// <summary>A fitted masked-LM transformer.</summary>
+    public static EncoderSource FromTransformer(MaskedLanguageModelTransformer pretrained) => new Fitted(() => pretrained);
+
+    /// <summary>
+    /// The transformer that <paramref name="pretraining"/> produces when it is fitted earlier in the
+    /// same chain: "tokenize -> pretrain -> fine-tune" fitted once.
+    /// </summary>
+    public static EncoderSource FromEstimator(MaskedLanguageModelEstimator pretraining) =>
+        new Fitted(() => pretraining.LastFitted ?? throw new InvalidOperationException(
+            "The pretraining estimator has not been fitted yet: put it before the fine-tuning trainer in the chain."));
+
+    /// <summary>A model zip holding a masked-LM transformer (alone or in a chain).</summary>
+    public static EncoderSource FromZip(string path) => new Fitted(() =>
+    {
+        if (!File.Exists(path)) throw new FileNotFoundException($"Model zip '{path}' does not exist.", path);
+        var loaded = new MLContext().Model.Load(path, out _);
+        var found = loaded as MaskedLanguageModelTransformer
+            ?? (loaded as IEnumerable<ITransformer>)?.OfType<MaskedLanguageModelTransformer>().LastOrDefault();
+        return found ?? throw new InvalidDataException($"Model zip '{path}' holds no masked language model.");
+    });
+
+    /// <summary>The pretrained encoder, or null for random initialisation.</summary>
+    internal abstract MaskedLanguageModelTransformer? Resolve();
+
+    private sealed class Scratch : EncoderSource
+    {
+        internal override MaskedLanguageModelTransformer? Resolve() => null;
+    }
+
+    private sealed class Fitted(Func<MaskedLanguageModelTransformer> get) : EncoderSource
+    {
+        internal override MaskedLanguageModelTransformer? Resolve() => get();
+    }
+}

@@ -1,0 +1,16 @@
+namespace Pipelines.Estimators.FineTuning;
+
+/// <summary>Which weights fine-tuning may change.</summary>
+public enum FineTuneStrategy
+{
+    /// <summary>Every weight (the usual BERT fine-tuning).</summary>
+    Full,
+    /// <summary>Everything but the embeddings.</summary>
+    FreezeEmbeddings,
+    /// <summary>Everything but the embeddings and the bottom <see cref="TextClassifierOptions.FrozenLayers"/> blocks.</summary>
+    FreezeBottomLayers,
+    /// <summary>Only the task head, on frozen features (the cheapest, a linear probe).</summary>
+    HeadOnly,
+    /// <summary>Low-rank adapters on chosen layers plus the task head; the encoder stays frozen.</summary>
+    LoRA,
+}

@@ -1,0 +1,94 @@
+using Microsoft.ML;
+using Microsoft.ML.Runtime;
+using Pipelines.Estimators.Data;
+using Pipelines.Estimators.Training;
+using TorchSharp;
+using Pipelines.Models;
+using Pipelines.Models.Training;
+using Pipelines.Transforms;
+
+namespace Pipelines.Estimators.Pretraining;
+
+/// <summary>
+/// Pretrains a BERT style encoder on a column of token ids by masked-token prediction (dynamic
+/// masking: each draw of a sequence gets a new mask). Fit reads every row; rows with fewer than 2
+/// tokens are skipped and counted; a seeded <see cref="TrainingOptions.ValidationFraction"/> of
+/// rows is held out (or <see cref="TrainingOptions.ValidationData"/> is used) and scored for loss,
+/// perplexity and masked-token accuracy.
+/// </summary>
+public sealed class MaskedLanguageModelEstimator : IEstimator<MaskedLanguageModelTransformer>
+{
+    private readonly IHost _host;
+    private readonly MaskedLanguageModelOptions _options;
+
+    /// <summary>The transformer of the latest Fit, so that a fine-tuning trainer later in the same chain can start from it.</summary>
+    public MaskedLanguageModelTransformer? LastFitted { get; private set; }
+
+    internal MaskedLanguageModelEstimator(IHostEnvironment env, MaskedLanguageModelOptions options)
+    {
+        _host = env.Register(nameof(MaskedLanguageModelEstimator));
+        _options = options;
+    }
+
+    /// <inheritdoc/>
+    public SchemaShape GetOutputSchema(SchemaShape inputSchema)
+    {
+        TokenSequences.CheckColumn(inputSchema, _options.TokenColumnName);
+        return MaskedLanguageModelTransformer.OutputSchema(inputSchema, _options.EmbeddingColumnName, _options.FilledColumnName);
+    }
+
+    /// <inheritdoc/>
+    public MaskedLanguageModelTransformer Fit(IDataView input)
+    {
+        _options.Validate();
+        var tokenizer = _options.Tokenizer!;
+        var seed = _options.Seed ?? _host.Rand.Next();
+        using var channel = _host.Start("Masked language model pretraining");
+
+        var (rows, skipped) = TokenSequences.Read(input, _options.TokenColumnName);
+        if (skipped > 0) channel.Warning($"Skipped {skipped} rows of '{_options.TokenColumnName}' with fewer than 2 tokens.");
+        if (rows.Count == 0) throw new InvalidOperationException($"No row of column '{_options.TokenColumnName}' has at least 2 tokens: nothing to train on.");
+        var (train, validation) = Split(rows, _options, seed);
+        channel.Info($"{train.Count:N0} training and {validation.Count:N0} validation sequences.");
+
+        var device = DeviceSelection.Select(_host, _options.Device, "Masked language model pretraining");
+        Seeding.Set(seed);
+        var config = _options.Base?.Config ?? new TransformerConfig
+        {
+            VocabSize = tokenizer.VocabSize, Layers = _options.Layers, Hidden = _options.Hidden, Heads = _options.Heads,
+            FeedForward = _options.FeedForward > 0 ? _options.FeedForward : 4 * _options.Hidden,
+            MaxPositions = Math.Max(_options.MaxLength, 8), Dropout = _options.Dropout,
+        };
+        var model = new BertForPreTraining(config);
+        if (_options.Base is not null) model.load_state_dict(_options.Base.Model.state_dict(), strict: false);
+        model.to(device);
+
+        var masker = new MlmMasker(tokenizer, new MaskingOptions { MaskProbability = _options.MaskProbability, Strategy = _options.Masking });
+        using var precision = _options.MixedPrecision ? new MixedPrecision(model) : null;
+        var parameters = (precision?.MasterParameters ?? model.parameters()).ToList();
+        using var optimizer = Optimizers.AdamW(parameters, _options.LearningRate, _options.WeightDecay, _options.Beta1, _options.Beta2);
+        var task = new MaskedLanguageModelingTask(model, train, validation, (ids, random) => masker.Mask(ids, random),
+            tokenizer.PadId, Math.Min(_options.MaxLength, config.MaxPositions), _options.BatchSize, seed);
+        var progress = new ProgressLog(channel, _options.Progress, _options.LogEvery);
+        var result = TrainingLoop.Run(task, optimizer, parameters, _options.ToLoopOptions(seed, progress), precision, config.ToJson());
+        precision?.RestoreFloat32(model);
+        model.eval();
+        channel.Info($"Pretraining ended after {result.Steps} steps ({result.Reason}) in {result.Elapsed:hh\\:mm\\:ss}" +
+                     (result.Best is null ? "" : $"; best {result.Best}"));
+        return LastFitted = new MaskedLanguageModelTransformer(_host, _options.TokenColumnName, _options.EmbeddingColumnName,
+            _options.FilledColumnName, model, tokenizer, result);
+    }
+
+    // Held-out rows: the separate validation data, or a seeded random fraction of the rows.
+    private (List<int[]> Train, List<int[]> Validation) Split(List<int[]> rows, MaskedLanguageModelOptions options, int seed)
+    {
+        if (options.ValidationData is not null)
+            return (rows, TokenSequences.Read(options.ValidationData, options.TokenColumnName).Sequences);
+        var count = (int)(rows.Count * options.ValidationFraction);
+        if (count == 0) return (rows, []);
+        var order = Enumerable.Range(0, rows.Count).ToArray();
+        new Random(seed).Shuffle(order);
+        var held = order.Take(count).ToHashSet();
+        return (rows.Where((_, i) => !held.Contains(i)).ToList(), rows.Where((_, i) => held.Contains(i)).ToList());
+    }
+}

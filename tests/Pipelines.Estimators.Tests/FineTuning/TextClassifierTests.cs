@@ -1,0 +1,158 @@
+using Microsoft.ML;
+using Microsoft.ML.Data;
+using Pipelines.Estimators.FineTuning;
+using Pipelines.Estimators.Pretraining;
+using Pipelines.Transforms;
+
+namespace Pipelines.Estimators.Tests.FineTuning;
+
+[TestClass]
+public sealed class TextClassifierTests
+{
+    private static readonly List<SyntheticMail.Mail> Train = SyntheticMail.Make(400, seed: 1);
+    private static readonly List<SyntheticMail.Mail> Test = SyntheticMail.Make(100, seed: 2);
+    private static readonly TextTokenizer Tokenizer = SyntheticMail.Tokenizer(Train);
+
+    private static TextClassifierOptions Small(FineTuneStrategy strategy = FineTuneStrategy.Full) => new()
+    {
+        Tokenizer = Tokenizer, Layers = 1, Hidden = 32, Heads = 2, MaxLength = 32, Epochs = 4, BatchSize = 16,
+        LearningRate = 2e-3, Strategy = strategy, Device = "cpu", Seed = 3, Dropout = 0,
+    };
+
+    private static IEstimator<ITransformer> Tokenize(MLContext ml) => ml.Transforms.Text.TokenizeSubwords("Tokens", "Text", Tokenizer, maxLength: 32);
+
+    [TestMethod]
+    public void BinaryClassifierLearnsAndWorksWithTheMLNetEvaluator()
+    {
+        var ml = new MLContext(seed: 1);
+        var model = Tokenize(ml).Append(ml.BinaryClassification.Trainers.TransformerClassifier(Small())).Fit(ml.Data.LoadFromEnumerable(Train));
+        var metrics = ml.BinaryClassification.Evaluate(model.Transform(ml.Data.LoadFromEnumerable(Test)));
+        Assert.IsGreaterThan(0.95, metrics.Accuracy, $"accuracy {metrics.Accuracy}");
+        Assert.IsGreaterThan(0.95, metrics.AreaUnderRocCurve);
+    }
+
+    [TestMethod]
+    public void MulticlassClassifierGivesKeyPredictionsWithLabelNames()
+    {
+        var ml = new MLContext(seed: 1);
+        var pipeline = ml.Transforms.Conversion.MapValueToKey("Label", "Topic")
+            .Append(Tokenize(ml))
+            .Append(ml.MulticlassClassification.Trainers.TransformerClassifier(Small()))
+            .Append(ml.Transforms.Conversion.MapKeyToValue("PredictedTopic", "PredictedLabel"));
+        var model = pipeline.Fit(ml.Data.LoadFromEnumerable(Train));
+        var scored = model.Transform(ml.Data.LoadFromEnumerable(Test));
+        var metrics = ml.MulticlassClassification.Evaluate(scored);
+        // spam is learnable; "work" vs "ham" is random by construction, so about 0.5 x 2/3 of rows are coin flips.
+        Assert.IsGreaterThan(0.6, metrics.MacroAccuracy, $"macro accuracy {metrics.MacroAccuracy}");
+        var predicted = scored.GetColumn<string>("PredictedTopic").ToList();
+        CollectionAssert.IsSubsetOf(predicted.Distinct().ToList(), new[] { "spam", "ham", "work" });
+        var spamRows = Test.Select((m, i) => (m, i)).Where(p => p.m.Topic == "spam").Select(p => predicted[p.i]).ToList();
+        Assert.IsGreaterThan(0.9, spamRows.Count(p => p == "spam") / (double)spamRows.Count);
+    }
+
+    [TestMethod]
+    public void LoRATrainsOnlyAdaptersAndHeadAndTheZipPredictsTheSame()
+    {
+        var ml = new MLContext(seed: 1);
+        var data = ml.Data.LoadFromEnumerable(Train);
+        var pretrain = ml.Pretraining.MaskedLanguageModel(new MaskedLanguageModelOptions
+        {
+            Tokenizer = Tokenizer, Layers = 1, Hidden = 32, Heads = 2, MaxLength = 32, MaxSteps = 30, BatchSize = 16, Device = "cpu", Seed = 4,
+        });
+        var pretrained = (MaskedLanguageModelTransformer)((IEnumerable<ITransformer>)Tokenize(ml).Append(pretrain).Fit(data)).Last();
+        var options = Small(FineTuneStrategy.LoRA);
+        options.Base = EncoderSource.FromTransformer(pretrained);
+        options.LoraRank = 4;
+        options.Epochs = 6;
+        options.LearningRate = 5e-3;
+        var model = Tokenize(ml).Append(ml.BinaryClassification.Trainers.TransformerClassifier(options)).Fit(data);
+        var classifier = (TextClassificationTransformer)((IEnumerable<ITransformer>)model).Last();
+        // The encoder's query weights moved only by the merged adapter: low rank change.
+        var before = pretrained.Model.Bert.named_parameters().Single(p => p.name == "encoder.layer.0.attention.self.key.weight").parameter;
+        var after = classifier.Model.Bert.named_parameters().Single(p => p.name == "encoder.layer.0.attention.self.key.weight").parameter;
+        Assert.AreEqual(0f, (before - after).abs().max().item<float>(), "key has no adapter, so it is unchanged");
+
+        var test = ml.Data.LoadFromEnumerable(Test);
+        var probabilities = model.Transform(test).GetColumn<float>("Probability").ToArray();
+        var path = Path.Combine(Path.GetTempPath(), $"lora-{Guid.NewGuid():N}.zip");
+        try
+        {
+            ml.Model.Save(model, data.Schema, path);
+            var other = new MLContext();
+            var loaded = other.Model.Load(path, out _);
+            CollectionAssert.AreEqual(probabilities, loaded.Transform(other.Data.LoadFromEnumerable(Test)).GetColumn<float>("Probability").ToArray());
+            var engine = other.Model.CreatePredictionEngine<SyntheticMail.Mail, Prediction>(loaded);
+            Assert.AreEqual(probabilities[0], engine.Predict(Test[0]).Probability);
+        }
+        finally
+        {
+            File.Delete(path);
+        }
+    }
+
+    [TestMethod]
+    public void OneChainPretrainsOnEveryRowAndFineTunesOnTheLabelledOnes()
+    {
+        var ml = new MLContext(seed: 1);
+        var mixed = SyntheticMail.Make(400, seed: 5, labelledFraction: 0.3);
+        var pretrain = ml.Pretraining.MaskedLanguageModel(new MaskedLanguageModelOptions
+        {
+            Tokenizer = Tokenizer, Layers = 1, Hidden = 32, Heads = 2, MaxLength = 32, MaxSteps = 20, BatchSize = 16, Device = "cpu", Seed = 6,
+        });
+        var options = Small();
+        options.Base = EncoderSource.FromEstimator(pretrain);
+        options.LabelColumnName = "LabelOrMissing";
+        options.Epochs = 12;
+        var logged = new List<string>();
+        ml.Log += (_, e) => { lock (logged) logged.Add(e.Message); };
+        var model = Tokenize(ml).Append(pretrain).Append(ml.BinaryClassification.Trainers.TransformerClassifier(options))
+            .Fit(ml.Data.LoadFromEnumerable(mixed));
+
+        var labelled = mixed.Count(m => !float.IsNaN(m.LabelOrMissing));
+        Assert.IsTrue(logged.Any(m => m.Contains($"{mixed.Count - (int)(mixed.Count * 0.1):N0} training and")), "pretraining saw every row");
+        Assert.IsTrue(logged.Any(m => m.Contains($"{labelled:N0} labelled rows") && m.Contains($"{mixed.Count - labelled:N0} unlabelled")));
+        var metrics = ml.BinaryClassification.Evaluate(model.Transform(ml.Data.LoadFromEnumerable(Test)), "Label");
+        Assert.IsGreaterThan(0.9, metrics.Accuracy);
+
+        var path = Path.Combine(Path.GetTempPath(), $"chain-{Guid.NewGuid():N}.zip");
+        try
+        {
+            ml.Model.Save(model, null, path);
+            var loaded = new MLContext().Model.Load(path, out _);
+            var test = ml.Data.LoadFromEnumerable(Test);
+            CollectionAssert.AreEqual(model.Transform(test).GetColumn<float>("Score").ToArray(), loaded.Transform(test).GetColumn<float>("Score").ToArray());
+        }
+        finally
+        {
+            File.Delete(path);
+        }
+    }
+
+    [TestMethod]
+    public void LabelProblemsFailBeforeTraining()
+    {
+        var ml = new MLContext();
+        var options = Small();
+        options.LabelColumnName = "LabelOrMissing";
+        var none = SyntheticMail.Make(20, seed: 7, labelledFraction: 0);
+        var e = Assert.ThrowsExactly<InvalidOperationException>(() =>
+            Tokenize(ml).Append(ml.BinaryClassification.Trainers.TransformerClassifier(options)).Fit(ml.Data.LoadFromEnumerable(none)));
+        StringAssert.Contains(e.Message, "No row has a label");
+
+        var oneClass = SyntheticMail.Make(40, seed: 8).Where(m => m.Label).ToList();
+        var single = Assert.ThrowsExactly<InvalidOperationException>(() =>
+            Tokenize(ml).Append(ml.BinaryClassification.Trainers.TransformerClassifier(Small())).Fit(ml.Data.LoadFromEnumerable(oneClass)));
+        StringAssert.Contains(single.Message, "same class");
+
+        var wrong = Assert.ThrowsExactly<ArgumentOutOfRangeException>(() =>
+            ml.MulticlassClassification.Trainers.TransformerClassifier(Small()).GetOutputSchema(
+                SchemaShape.Create(Tokenize(ml).Fit(ml.Data.LoadFromEnumerable(Train)).Transform(ml.Data.LoadFromEnumerable(Train)).Schema)));
+        StringAssert.Contains(wrong.Message, "Schema mismatch for label column 'Label': expected Key");
+    }
+
+    private sealed class Prediction
+    {
+        public float Probability { get; set; }
+        public bool PredictedLabel { get; set; }
+    }
+}
