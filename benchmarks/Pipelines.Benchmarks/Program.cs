@@ -4,6 +4,7 @@ using Pipelines.Benchmarks;
 var benchmarks = new Dictionary<string, Func<string[], int>>
 {
     ["decoder-throughput"] = DecoderThroughput.Run,
+    ["tokenization-throughput"] = TokenizationThroughput.Run,
 };
 if (args.Length == 0 || !benchmarks.TryGetValue(args[0], out var run))
 {

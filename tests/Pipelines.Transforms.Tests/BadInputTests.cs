@@ -55,8 +55,8 @@ public sealed class BadInputTests
     {
         var tokenizer = Vocabularies.WordPiece();
         var encoded = tokenizer.Encode("the\u0007 😀 zebra \uD800 cat");
-        // the, [UNK] (the emoji, which the library's BERT normalizer erases), [UNK] (zebra), [UNK] (a word with a
-        // lone surrogate), cat: the control character after "the" is removed by BERT's normalizer.
+        // the, [UNK] (the emoji, not in the vocabulary), [UNK] (zebra), [UNK] (a word with a lone
+        // surrogate), cat: the control character after "the" is removed by BERT's normalizer.
         CollectionAssert.AreEqual(new[] { 2, 10, 1, 1, 1, 11, 3 }, encoded.Ids);
         CollectionAssert.AreEqual(new[] { -1, 0, 1, 2, 3, 4, -1 }, encoded.WordIds);
         Assert.AreEqual(3, encoded.UnknownCount);
@@ -72,6 +72,18 @@ public sealed class BadInputTests
             Assert.AreEqual(text, tokenizer.Decode(encoded.Ids));
             Assert.AreEqual(0, encoded.UnknownCount);
         }
+    }
+
+    [TestMethod]
+    public void WordPieceKeepsWordsApartAcrossLineBreaksAndTabs()
+    {
+        // Microsoft.ML.Tokenizers' BERT normalizer deletes '\n' and '\t' (control characters), so the
+        // library alone encodes "hello\nworld" as the one unknown word "helloworld".
+        var tokenizer = Vocabularies.WordPiece();
+        var library = (Microsoft.ML.Tokenizers.BertTokenizer)tokenizer.LibraryTokenizer!;
+        CollectionAssert.AreEqual(new[] { 1 }, library.EncodeToIds("hello\nworld", addSpecialTokens: false).ToArray());
+        CollectionAssert.AreEqual(new[] { 2, 5, 6, 10, 3 }, tokenizer.Encode("hello\nworld\tthe").Ids);
+        CollectionAssert.AreEqual(new[] { -1, 0, 1, 2, -1 }, tokenizer.Encode("hello\nworld\tthe").WordIds);
     }
 
     [TestMethod]

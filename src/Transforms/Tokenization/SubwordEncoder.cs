@@ -61,7 +61,10 @@ internal abstract class SubwordEncoder
     /// <summary>
     /// Encodes <paramref name="text"/> one whitespace-separated word at a time, so that word ids are
     /// exact whatever the normalization does inside a word. Right for vocabularies whose own
-    /// pre-tokenization splits at whitespace first (WordPiece, SentencePiece).
+    /// pre-tokenization splits at whitespace first (WordPiece, SentencePiece). It also keeps words
+    /// apart that Microsoft.ML.Tokenizers' BERT normalizer would glue together: it deletes control
+    /// characters, and line feeds, carriage returns and tabs are control characters, so a line break
+    /// between two words would join them into one.
     /// </summary>
     protected bool EncodeByWords(ReadOnlySpan<char> text, List<int> ids, List<int> wordIds, int maxTokens)
     {
@@ -75,8 +78,7 @@ internal abstract class SubwordEncoder
             var begin = i;
             while (i < text.Length && !char.IsWhiteSpace(text[i])) i++;
             var pieces = HasLoneSurrogate(text[begin..i]) ? [UnknownWordId] : EncodeWord(text[begin..i]);
-            // A word the normalizer erased entirely (control characters; Microsoft.ML.Tokenizers' BERT
-            // normalizer also drops characters outside the BMP, such as emoji) still gets one token,
+            // A word the normalizer erased entirely (control characters, U+FFFD) still gets one token,
             // the unknown one, so that every word has a token to carry its label.
             if (pieces.Count == 0) pieces = [UnknownWordId];
             if (AddPieces(pieces, word, ids, wordIds, start, maxTokens)) return true;
