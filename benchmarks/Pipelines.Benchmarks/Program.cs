@@ -5,6 +5,7 @@ var benchmarks = new Dictionary<string, Func<string[], int>>
 {
     ["decoder-throughput"] = DecoderThroughput.Run,
     ["tokenization-throughput"] = TokenizationThroughput.Run,
+    ["label-efficiency"] = LabelEfficiencyBenchmark.Run,
 };
 if (args.Length == 0 || !benchmarks.TryGetValue(args[0], out var run))
 {

@@ -64,7 +64,7 @@ public abstract class TrainingOptions
     {
         MaxSteps = steps ?? MaxSteps, AccumulationSteps = AccumulationSteps, GradientClipNorm = GradientClipNorm,
         Schedule = new LearningRateSchedule(Schedule, WarmupSteps >= 0 ? WarmupSteps : (steps ?? MaxSteps) / 10, steps ?? MaxSteps, MinLearningRateRatio),
-        EvaluateEvery = EvaluateEvery, Patience = Patience, CheckpointDirectory = CheckpointDirectory,
+        EvaluateEvery = EvaluateEvery, EvaluateAtStart = EvaluateEvery > 0, Patience = Patience, CheckpointDirectory = CheckpointDirectory,
         CheckpointEvery = CheckpointEvery, Resume = Resume, TimeBudget = TimeBudget, ReportEvery = 1,
         Seed = seed, Progress = progress, Cancellation = Cancellation,
     };

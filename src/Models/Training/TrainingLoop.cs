@@ -63,6 +63,9 @@ public static class TrainingLoop
         var learningRate = 0.0;
         var bestWeights = new BestWeights();
 
+        if (options.EvaluateAtStart && state.Step == 0 && task.Validate(0) is { } initial)
+            validations.Add(initial);
+
         while (state.Step < options.MaxSteps)
         {
             if (options.Cancellation.IsCancellationRequested) { reason = StopReason.Cancelled; break; }

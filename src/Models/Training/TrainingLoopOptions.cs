@@ -13,6 +13,8 @@ public sealed record TrainingLoopOptions
     public LearningRateSchedule Schedule { get; init; } = new(DecayShape.Linear, 0, 1000);
     /// <summary>Validate every this many steps (and at the end); 0: only at the end.</summary>
     public int EvaluateEvery { get; init; }
+    /// <summary>Also validate before the first step (recorded as step 0), to know the starting point.</summary>
+    public bool EvaluateAtStart { get; init; }
     /// <summary>Stop after this many validations without a new best loss; 0 disables early stopping.</summary>
     public int Patience { get; init; }
     /// <summary>At the end, put back the weights of the best validation (when there was validation).</summary>

@@ -1,0 +1,155 @@
+using System.Diagnostics;
+using Microsoft.ML;
+using Pipelines.Estimators.FineTuning;
+using Pipelines.Estimators.Pretraining;
+using Pipelines.Models.Training;
+using Pipelines.Transforms;
+
+namespace Pipelines.Examples.Common;
+
+/// <summary>The settings of a label-efficiency comparison.</summary>
+public sealed record LabelEfficiencyOptions
+{
+    /// <summary>Fractions of the training labels the classifiers may use.</summary>
+    public double[] Fractions { get; init; } = [0.01, 0.1, 1.0];
+    /// <summary>Seeds: each fraction is sampled and trained once per seed.</summary>
+    public int[] Seeds { get; init; } = [1, 2, 3];
+    /// <summary>WordPiece vocabulary size trained on the training texts.</summary>
+    public int VocabularySize { get; init; } = 8000;
+    /// <summary>Tokens per mail (its start).</summary>
+    public int MaxLength { get; init; } = 128;
+    /// <summary>Encoder blocks.</summary>
+    public int Layers { get; init; } = 4;
+    /// <summary>Encoder width.</summary>
+    public int Hidden { get; init; } = 128;
+    /// <summary>Masked-LM pretraining steps (batch 32).</summary>
+    public int PretrainSteps { get; init; } = 1500;
+    /// <summary>Fine-tuning steps aimed at per run: epochs = clamp(this x batch / rows, 3, 30).</summary>
+    public int FineTuneStepsTarget { get; init; } = 200;
+    /// <summary>"auto", "cpu", "cuda".</summary>
+    public string Device { get; init; } = "auto";
+    /// <summary>Receives pretraining progress.</summary>
+    public IProgress<TrainingProgress>? Progress { get; init; }
+}
+
+/// <summary>One trained classifier's test scores.</summary>
+public sealed record LabelEfficiencyResult(string Method, double Fraction, int Labels, int Seed, double F1, double Auc, double Seconds);
+
+/// <summary>
+/// The experiment the product stands for: (a) a masked-LM pretrained on every training text (no
+/// labels) and then fine-tuned, (b) the same model trained from scratch, (c) ML.NET's classic text
+/// baseline (FeaturizeText + SDCA logistic regression), each given a fraction of the labels.
+/// </summary>
+public static class LabelEfficiency
+{
+    /// <summary>Pretrained masked-LM and its tokenizer, made once per experiment.</summary>
+    public sealed record Pretrained(TextTokenizer Tokenizer, MaskedLanguageModelTransformer Model, TimeSpan Elapsed);
+
+    /// <summary>Trains the vocabulary and pretrains the masked-LM on <paramref name="train"/>'s texts (labels unused).</summary>
+    public static Pretrained Pretrain(MLContext ml, IReadOnlyList<Email> train, LabelEfficiencyOptions options)
+    {
+        var clock = Stopwatch.StartNew();
+        var tokenizer = WordPieceTrainer.TrainTokenizer(train.Select(e => e.Text),
+            new WordPieceTrainerOptions { VocabularySize = options.VocabularySize, MinFrequency = 2 });
+        var estimator = ml.Transforms.Text.TokenizeSubwords("Tokens", nameof(Email.Text), tokenizer, options.MaxLength)
+            .Append(ml.Pretraining.MaskedLanguageModel(new MaskedLanguageModelOptions
+            {
+                Tokenizer = tokenizer, Layers = options.Layers, Hidden = options.Hidden, Heads = Math.Max(2, options.Hidden / 64),
+                MaxLength = options.MaxLength, MaxSteps = options.PretrainSteps, BatchSize = 32, LearningRate = 1e-3,
+                WarmupSteps = options.PretrainSteps / 20, EvaluateEvery = Math.Max(50, options.PretrainSteps / 6), LogEvery = 100,
+                Device = options.Device, Progress = options.Progress, Seed = 7,
+            }));
+        var chain = estimator.Fit(ml.Data.LoadFromEnumerable(train));
+        return new Pretrained(tokenizer, (MaskedLanguageModelTransformer)((IEnumerable<ITransformer>)chain).Last(), clock.Elapsed);
+    }
+
+    /// <summary>Runs (a), (b) and (c) for every fraction and seed; <paramref name="report"/> gets each result as it comes.</summary>
+    public static List<LabelEfficiencyResult> Compare(MLContext ml, Pretrained pretrained, IReadOnlyList<Email> train, IReadOnlyList<Email> test,
+        LabelEfficiencyOptions options, Action<LabelEfficiencyResult> report)
+    {
+        var results = new List<LabelEfficiencyResult>();
+        var testData = ml.Data.LoadFromEnumerable(test);
+        foreach (var fraction in options.Fractions)
+            foreach (var seed in options.Seeds)
+            {
+                var labelled = Sample(train, fraction, seed);
+                var data = ml.Data.LoadFromEnumerable(labelled);
+                foreach (var method in new[] { "pretrained + fine-tuned", "from scratch", "ML.NET FeaturizeText + SDCA" })
+                {
+                    var clock = Stopwatch.StartNew();
+                    var (f1, auc) = method.StartsWith("ML.NET")
+                        ? Classic(ml, data, testData, seed)
+                        : Transformer(ml, pretrained, data, testData, labelled.Count, seed, options, fromPretrained: method.StartsWith("pretrained"));
+                    var result = new LabelEfficiencyResult(method, fraction, labelled.Count, seed, f1, auc, clock.Elapsed.TotalSeconds);
+                    results.Add(result);
+                    report(result);
+                }
+            }
+        return results;
+    }
+
+    /// <summary>A seeded random subset of <paramref name="fraction"/> of the rows holding both classes.</summary>
+    public static List<Email> Sample(IReadOnlyList<Email> train, double fraction, int seed)
+    {
+        var count = Math.Max(8, (int)Math.Round(train.Count * fraction));
+        var random = new Random(seed);
+        while (true)
+        {
+            var sample = train.OrderBy(_ => random.Next()).Take(count).ToList();
+            if (sample.Any(e => e.Label) && sample.Any(e => !e.Label)) return sample;
+        }
+    }
+
+    private static (double F1, double Auc) Transformer(MLContext ml, Pretrained pretrained, IDataView train, IDataView test, int rows, int seed,
+        LabelEfficiencyOptions options, bool fromPretrained)
+    {
+        var epochs = Math.Clamp(options.FineTuneStepsTarget * 16 / rows, 3, 30);
+        var classifier = new TextClassifierOptions
+        {
+            Base = fromPretrained ? EncoderSource.FromTransformer(pretrained.Model) : EncoderSource.None,
+            Tokenizer = pretrained.Tokenizer, Layers = options.Layers, Hidden = options.Hidden, Heads = Math.Max(2, options.Hidden / 64),
+            MaxLength = options.MaxLength, Epochs = epochs, BatchSize = 16, LearningRate = 3e-4, Device = options.Device, Seed = seed,
+            ValidationFraction = rows >= 100 ? 0.1 : 0, LogEvery = 1000,
+        };
+        var model = ml.Transforms.Text.TokenizeSubwords("Tokens", nameof(Email.Text), pretrained.Tokenizer, options.MaxLength)
+            .Append(ml.BinaryClassification.Trainers.TransformerClassifier(classifier))
+            .Fit(train);
+        var metrics = ml.BinaryClassification.Evaluate(model.Transform(test));
+        ((IDisposable)((IEnumerable<ITransformer>)model).Last()).Dispose();
+        return (metrics.F1Score, metrics.AreaUnderRocCurve);
+    }
+
+    private static (double F1, double Auc) Classic(MLContext ml, IDataView train, IDataView test, int seed)
+    {
+        var model = ml.Transforms.Text.FeaturizeText("Features", nameof(Email.Text))
+            .Append(ml.BinaryClassification.Trainers.SdcaLogisticRegression(labelColumnName: nameof(Email.Label)))
+            .Fit(train);
+        var metrics = ml.BinaryClassification.Evaluate(model.Transform(test));
+        return (metrics.F1Score, metrics.AreaUnderRocCurve);
+    }
+
+    /// <summary>Mean and standard deviation per method and fraction, as a printable table.</summary>
+    public static string Table(IEnumerable<LabelEfficiencyResult> results)
+    {
+        var lines = new List<string>
+        {
+            $"| {"labels",-14} | {"method",-28} | {"F1 (mean ± sd)",-16} | {"AUC (mean ± sd)",-16} | {"runs",4} |",
+            $"|{new string('-', 16)}|{new string('-', 30)}|{new string('-', 18)}|{new string('-', 18)}|{new string('-', 6)}|",
+        };
+        foreach (var group in results.GroupBy(r => (r.Fraction, r.Method)))
+        {
+            var f1 = group.Select(r => r.F1).ToArray();
+            var auc = group.Select(r => r.Auc).ToArray();
+            var labels = $"{group.Key.Fraction:P0} ({group.First().Labels})";
+            lines.Add($"| {labels,-14} | {group.Key.Method,-28} | {MeanSd(f1),-16} | {MeanSd(auc),-16} | {f1.Length,4} |");
+        }
+        return string.Join(Environment.NewLine, lines);
+    }
+
+    private static string MeanSd(double[] values)
+    {
+        var mean = values.Average();
+        var sd = values.Length > 1 ? Math.Sqrt(values.Sum(v => (v - mean) * (v - mean)) / (values.Length - 1)) : 0;
+        return $"{mean:F3} ± {sd:F3}";
+    }
+}
