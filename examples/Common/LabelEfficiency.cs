@@ -51,6 +51,7 @@ public static class LabelEfficiency
         var clock = Stopwatch.StartNew();
         var tokenizer = WordPieceTrainer.TrainTokenizer(train.Select(e => e.Text),
             new WordPieceTrainerOptions { VocabularySize = options.VocabularySize, MinFrequency = 2 });
+        Console.WriteLine($"WordPiece vocabulary of {tokenizer.VocabSize:N0} trained in {clock.Elapsed.TotalSeconds:F0} s");
         var estimator = ml.Transforms.Text.TokenizeSubwords("Tokens", nameof(Email.Text), tokenizer, options.MaxLength)
             .Append(ml.Pretraining.MaskedLanguageModel(new MaskedLanguageModelOptions
             {

@@ -111,6 +111,20 @@ public sealed class BertForPreTraining : nn.Module
         return new PreTrainingOutput(tokens, pair);
     }
 
+    /// <summary>
+    /// Masked-LM logits at the predicted positions only: (N, V) for the N positions whose label is
+    /// not <see cref="Heads.IgnoreIndex"/>, with those labels (N). About 15 % of positions are
+    /// predicted, so this skips most of the V-wide output projection, the costliest matrix product
+    /// of a small model with a large vocabulary.
+    /// </summary>
+    public (Tensor Logits, Tensor Labels) PredictMasked(Tensor ids, Tensor labels, Tensor? attentionMask = null, Tensor? segments = null)
+    {
+        var hidden = bert.Forward(ids, attentionMask, segments);                              // (B, T, C)
+        var selected = labels.ne(Heads.IgnoreIndex);                                          // (B, T)
+        var picked = hidden[selected];                                                        // (N, C)
+        return (cls.Predictions.forward(picked, bert.WordEmbeddings.weight!), labels[selected]);
+    }
+
     /// <summary>Mean cross-entropy over the positions whose label is not <see cref="Heads.IgnoreIndex"/>.</summary>
     public static Tensor MaskedLmLoss(Tensor tokenLogits, Tensor labels) =>
         F.cross_entropy(tokenLogits.flatten(0, 1), labels.flatten(), ignore_index: Heads.IgnoreIndex);

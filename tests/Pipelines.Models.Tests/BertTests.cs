@@ -22,6 +22,25 @@ public sealed class BertTests
     }
 
     [TestMethod]
+    public void PredictingOnlyMaskedPositionsGivesTheFullLogitsThere()
+    {
+        using var scope = NewDisposeScope();
+        random.manual_seed(9);
+        var model = new BertForPreTraining(Tiny);
+        model.eval();
+        var ids = randint(0, Tiny.VocabSize, [2, 6]);
+        var labels = full([2, 6], Heads.IgnoreIndex, ScalarType.Int64);
+        labels[0, 1] = 7; labels[1, 4] = 9; labels[1, 5] = 3;
+        var (logits, targets) = model.PredictMasked(ids, labels);
+        var everything = model.Forward(ids).TokenLogits;
+        CollectionAssert.AreEqual(new long[] { 7, 9, 3 }, targets.data<long>().ToArray());
+        Assert.AreEqual(0f, (logits[0] - everything[0, 1]).abs().max().item<float>(), 1e-5f);
+        Assert.AreEqual(0f, (logits[2] - everything[1, 5]).abs().max().item<float>(), 1e-5f);
+        Assert.AreEqual(BertForPreTraining.MaskedLmLoss(everything, labels).item<float>(),
+            nn.functional.cross_entropy(logits, targets).item<float>(), 1e-5f);
+    }
+
+    [TestMethod]
     public void MaskedLmOverfitsOneBatch()
     {
         using var scope = NewDisposeScope();

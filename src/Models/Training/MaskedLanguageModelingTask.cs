@@ -84,16 +84,17 @@ public sealed class MaskedLanguageModelingTask : ITrainingTask
         var masked = rows.Select(r => _masking(r, random)).ToList();
         var (ids, mask) = Batching.Pad(masked.Select(m => m.Inputs).ToList(), PadId, MaxLength, _device);
         var labels = Batching.PadLabels(masked.Select(m => m.Labels).ToList(), ids.shape[1], _device);
-        var logits = _model.Forward(ids, mask).TokenLogits;
-        // A batch with nothing masked (very short rows) contributes zero loss, not NaN.
-        var loss = labels.ne(Heads.IgnoreIndex).any().item<bool>() ? BertForPreTraining.MaskedLmLoss(logits, labels) : logits.sum() * 0;
+        var tokens = mask.sum().item<long>();
+        if (!labels.ne(Heads.IgnoreIndex).any().item<bool>())
+            return (_model.Forward(ids, mask).TokenLogits.sum() * 0, (0, 0), tokens);   // nothing masked: zero loss, not NaN
+        var (logits, targets) = _model.PredictMasked(ids, labels, mask);                     // (N, V), (N)
+        var loss = nn.functional.cross_entropy(logits, targets);
         var (correct, count) = (0, 0);
         if (!_model.training)
         {
-            var selected = labels.ne(Heads.IgnoreIndex);
-            count = (int)selected.sum().item<long>();
-            correct = (int)logits.argmax(-1).eq(labels).logical_and(selected).sum().item<long>();
+            count = (int)targets.shape[0];
+            correct = (int)logits.argmax(-1).eq(targets).sum().item<long>();
         }
-        return (loss, (correct, count), mask.sum().item<long>());
+        return (loss, (correct, count), tokens);
     }
 }
