@@ -12,14 +12,18 @@ namespace Pipelines.Models;
 // Shapes: B batch, T tokens, C = Hidden, H heads. Attention masks are (B, T) with 1 for real
 // tokens and 0 for padding; padded positions never influence real ones.
 
-/// <summary>Token + position + segment embeddings, then LayerNorm and dropout.</summary>
-public sealed class BertEmbeddings : nn.Module<Tensor, Tensor?, Tensor>
+/// <summary>
+/// Token + position + segment embeddings, then LayerNorm and dropout. Positions count from
+/// <see cref="TransformerConfig.PositionOffset"/> (0 for BERT, 2 for RoBERTa).
+/// </summary>
+public sealed class BertEmbeddings : nn.Module<Tensor, Tensor?, Tensor?, Tensor>
 {
     private readonly Embedding word_embeddings;
     private readonly Embedding position_embeddings;
     private readonly Embedding? token_type_embeddings;
     private readonly LayerNorm LayerNorm;
     private readonly Dropout dropout;
+    private readonly int positionOffset;
 
     /// <summary>Builds the embeddings for <paramref name="config"/>.</summary>
     public BertEmbeddings(TransformerConfig config) : base(nameof(BertEmbeddings))
@@ -29,23 +33,39 @@ public sealed class BertEmbeddings : nn.Module<Tensor, Tensor?, Tensor>
         if (config.TypeVocabSize > 0) token_type_embeddings = nn.Embedding(config.TypeVocabSize, config.Hidden);
         LayerNorm = nn.LayerNorm(config.Hidden, config.LayerNormEpsilon);
         dropout = nn.Dropout(config.Dropout);
+        positionOffset = config.PositionOffset;
         RegisterComponents();
     }
 
     /// <summary>The token embedding table (tied to the masked-LM decoder).</summary>
     public Embedding WordEmbeddings => word_embeddings;
 
-    /// <summary>Embeds ids (B, T) with optional segment ids (B, T) into (B, T, C).</summary>
-    public override Tensor forward(Tensor ids, Tensor? segments)
+    /// <summary>
+    /// Embeds ids (B, T) with optional segment ids (B, T) into (B, T, C). The attention mask (B, T)
+    /// matters only with a position offset: then real tokens are numbered offset, offset + 1, ...
+    /// counting unmasked tokens only, and padding takes row offset - 1, as RoBERTa numbers them.
+    /// </summary>
+    public override Tensor forward(Tensor ids, Tensor? segments, Tensor? attentionMask)
     {
         var t = ids.shape[1];
-        if (t > position_embeddings.weight!.shape[0])
-            throw new ArgumentException($"Sequence of {t} tokens is longer than the model's {position_embeddings.weight.shape[0]} positions.");
-        using var positions = arange(t, dtype: ScalarType.Int64, device: ids.device);
+        var rows = position_embeddings.weight!.shape[0];
+        if (t + positionOffset > rows)
+            throw new ArgumentException($"Sequence of {t} tokens is longer than the model's {rows - positionOffset} positions.");
+        using var positions = Positions(ids, attentionMask);
         var x = word_embeddings.forward(ids) + position_embeddings.forward(positions);
         if (token_type_embeddings is not null)
             x = segments is null ? x + token_type_embeddings.weight![0] : x + token_type_embeddings.forward(segments);
         return dropout.forward(LayerNorm.forward(x));
+    }
+
+    /// <summary>Position ids: (T) offset + 0..T-1, or (B, T) from the mask when there is an offset.</summary>
+    private Tensor Positions(Tensor ids, Tensor? attentionMask)
+    {
+        if (positionOffset == 0 || attentionMask is null)
+            return arange(positionOffset, positionOffset + ids.shape[1], dtype: ScalarType.Int64, device: ids.device);
+        using var scope = NewDisposeScope();
+        var real = attentionMask.to(ScalarType.Int64);                                  // (B, T) 1 real, 0 padding
+        return (real.cumsum(1) * real + (positionOffset - 1)).MoveToOuterDisposeScope(); // padding -> offset - 1
     }
 }
 
@@ -159,20 +179,22 @@ public sealed class BertLayer : nn.Module<Tensor, Tensor?, Tensor>
     }
 }
 
-/// <summary>The feed-forward network's expansion: dense to FeedForward features, then GELU.</summary>
+/// <summary>The feed-forward network's expansion: dense to FeedForward features, then GELU (exact unless the config says otherwise).</summary>
 public sealed class BertIntermediate : nn.Module<Tensor, Tensor>
 {
     private readonly LoraLinear dense;
+    private readonly Activation activation;
 
     /// <summary>Builds the layer for <paramref name="config"/>.</summary>
     public BertIntermediate(TransformerConfig config) : base(nameof(BertIntermediate))
     {
         dense = new LoraLinear(config.Hidden, config.FeedForward, config.Bias);
+        activation = config.Activation;
         RegisterComponents();
     }
 
     /// <inheritdoc/>
-    public override Tensor forward(Tensor x) => F.gelu(dense.forward(x));
+    public override Tensor forward(Tensor x) => Activations.Apply(dense.forward(x), activation, Activation.Gelu);
 }
 
 /// <summary>The stack of encoder blocks (plus a final LayerNorm when blocks are pre-LN).</summary>
@@ -243,7 +265,7 @@ public sealed class BertModel : nn.Module
     public Tensor Forward(Tensor ids, Tensor? attentionMask = null, Tensor? segments = null)
     {
         using var keep = attentionMask is null ? null : KeyMask(attentionMask);
-        return encoder.forward(embeddings.forward(ids, segments), keep);
+        return encoder.forward(embeddings.forward(ids, segments, attentionMask), keep);
     }
 
     /// <summary>The (B, 1, 1, T) boolean mask, true where a key is a real token.</summary>

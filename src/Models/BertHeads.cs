@@ -17,22 +17,24 @@ public static class Heads
     public const long IgnoreIndex = -100;
 }
 
-/// <summary>dense + GELU + LayerNorm applied before the masked-LM decoder.</summary>
+/// <summary>dense + GELU (the config's activation) + LayerNorm applied before the masked-LM decoder.</summary>
 public sealed class BertPredictionHeadTransform : nn.Module<Tensor, Tensor>
 {
     private readonly LoraLinear dense;
     private readonly LayerNorm LayerNorm;
+    private readonly Activation activation;
 
     /// <summary>Builds the transform for <paramref name="config"/>.</summary>
     public BertPredictionHeadTransform(TransformerConfig config) : base(nameof(BertPredictionHeadTransform))
     {
         dense = new LoraLinear(config.Hidden, config.Hidden, config.Bias);
         LayerNorm = nn.LayerNorm(config.Hidden, config.LayerNormEpsilon);
+        activation = config.Activation;
         RegisterComponents();
     }
 
     /// <inheritdoc/>
-    public override Tensor forward(Tensor x) => LayerNorm.forward(F.gelu(dense.forward(x)));
+    public override Tensor forward(Tensor x) => LayerNorm.forward(Activations.Apply(dense.forward(x), activation, Activation.Gelu));
 }
 
 /// <summary>
@@ -88,10 +90,14 @@ public sealed class BertForPreTraining : nn.Module
     private readonly BertModel bert;
     private readonly BertPreTrainingHeads cls;
 
-    /// <summary>Builds and initialises the model; TorchSharp's seed decides the weights.</summary>
-    public BertForPreTraining(TransformerConfig config, bool sentencePair = false) : base(nameof(BertForPreTraining))
+    /// <summary>
+    /// Builds and initialises the model; TorchSharp's seed decides the weights. The encoder gets
+    /// BERT's pooler when the sentence-pair head needs it or <paramref name="addPooler"/> asks for it
+    /// (to carry a checkpoint's pooler on to a classifier).
+    /// </summary>
+    public BertForPreTraining(TransformerConfig config, bool sentencePair = false, bool addPooler = false) : base(nameof(BertForPreTraining))
     {
-        bert = new BertModel(config, addPooler: sentencePair);
+        bert = new BertModel(config, addPooler: sentencePair || addPooler);
         cls = new BertPreTrainingHeads(config, sentencePair);
         RegisterComponents();
         WeightInit.Normal(this, config.InitRange);
@@ -101,6 +107,8 @@ public sealed class BertForPreTraining : nn.Module
     public BertModel Bert => bert;
     /// <summary>The architecture.</summary>
     public TransformerConfig Config => bert.Config;
+    /// <summary>True when the model has the sentence-pair (NSP/SOP) head.</summary>
+    public bool HasSentencePairHead => cls.SentencePair is not null;
 
     /// <summary>Masked-LM (and sentence-pair) logits for a batch.</summary>
     public PreTrainingOutput Forward(Tensor ids, Tensor? attentionMask = null, Tensor? segments = null)

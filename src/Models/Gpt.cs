@@ -48,12 +48,13 @@ public sealed class CausalSelfAttention : nn.Module<Tensor, Tensor>
     }
 }
 
-/// <summary>The position-wise feed-forward network of a block.</summary>
+/// <summary>The position-wise feed-forward network of a block (tanh GELU unless the config says otherwise).</summary>
 public sealed class GptMlp : nn.Module<Tensor, Tensor>
 {
     private readonly LoraLinear c_fc;
     private readonly LoraLinear c_proj;
     private readonly Dropout dropout;
+    private readonly Activation activation;
 
     /// <summary>Builds the layer for <paramref name="config"/>.</summary>
     public GptMlp(TransformerConfig config) : base(nameof(GptMlp))
@@ -61,6 +62,7 @@ public sealed class GptMlp : nn.Module<Tensor, Tensor>
         c_fc = new LoraLinear(config.Hidden, config.FeedForward, config.Bias);
         c_proj = new LoraLinear(config.FeedForward, config.Hidden, config.Bias);
         dropout = nn.Dropout(config.Dropout);
+        activation = config.Activation;
         RegisterComponents();
     }
 
@@ -69,7 +71,7 @@ public sealed class GptMlp : nn.Module<Tensor, Tensor>
 
     /// <inheritdoc/>
     public override Tensor forward(Tensor x) =>
-        dropout.forward(c_proj.forward(F.gelu(c_fc.forward(x), TorchSharp.Modules.GELU.Approximate.tanh)));
+        dropout.forward(c_proj.forward(Activations.Apply(c_fc.forward(x), activation, Activation.GeluTanh)));
 }
 
 /// <summary>One pre-LayerNorm decoder block: x + attn(ln_1(x)), then x + mlp(ln_2(x)).</summary>
@@ -108,6 +110,7 @@ public sealed class GptBody : nn.Module<Tensor, Tensor>
     private readonly Dropout drop;
     private readonly ModuleList<GptBlock> h;
     private readonly LayerNorm ln_f;
+    private readonly int positionOffset;
 
     /// <summary>Builds the body for <paramref name="config"/>.</summary>
     public GptBody(TransformerConfig config) : base(nameof(GptBody))
@@ -117,6 +120,7 @@ public sealed class GptBody : nn.Module<Tensor, Tensor>
         drop = nn.Dropout(config.Dropout);
         h = nn.ModuleList(Enumerable.Range(0, config.Layers).Select(_ => new GptBlock(config)).ToArray());
         ln_f = nn.LayerNorm(config.Hidden, config.LayerNormEpsilon, bias: config.Bias);
+        positionOffset = config.PositionOffset;
         RegisterComponents();
     }
 
@@ -128,9 +132,10 @@ public sealed class GptBody : nn.Module<Tensor, Tensor>
     public override Tensor forward(Tensor ids)
     {
         var t = ids.shape[1];
-        if (t > wpe.weight!.shape[0])
-            throw new ArgumentException($"Sequence of {t} tokens is longer than the model's {wpe.weight.shape[0]} positions.");
-        using var positions = arange(t, dtype: ScalarType.Int64, device: ids.device);
+        var rows = wpe.weight!.shape[0];
+        if (t + positionOffset > rows)
+            throw new ArgumentException($"Sequence of {t} tokens is longer than the model's {rows - positionOffset} positions.");
+        using var positions = arange(positionOffset, positionOffset + t, dtype: ScalarType.Int64, device: ids.device);
         var x = drop.forward(wte.forward(ids) + wpe.forward(positions));    // (B, T, C)
         foreach (var block in h) x = block.forward(x);
         return ln_f.forward(x);

@@ -36,6 +36,22 @@ public sealed record TransformerConfig
     public bool TieEmbeddings { get; init; } = true;
     /// <summary>True: linear layers and LayerNorms carry biases.</summary>
     public bool Bias { get; init; } = true;
+    /// <summary>
+    /// Row of the position table that the first real token uses (0 for BERT and GPT-2). RoBERTa
+    /// checkpoints number positions from their padding id + 1 = 2, so their table has
+    /// <see cref="MaxPositions"/> rows of which only MaxPositions - PositionOffset are usable. With an
+    /// offset, the encoder counts only unmasked tokens (as RoBERTa does), and padding uses row
+    /// PositionOffset - 1 (RoBERTa's padding row).
+    /// </summary>
+    public int PositionOffset { get; init; }
+    /// <summary>
+    /// The feed-forward (and masked-LM transform) non-linearity. <see cref="Models.Activation.Default"/>
+    /// keeps each architecture's own: exact GELU in the encoder (BERT), tanh GELU in the decoder (GPT-2).
+    /// </summary>
+    public Activation Activation { get; init; }
+
+    /// <summary>Longest sequence the model accepts: the position table's rows after the offset.</summary>
+    [JsonIgnore] public int MaxSequenceLength => MaxPositions - PositionOffset;
 
     /// <summary>Size of one attention head.</summary>
     [JsonIgnore] public int HeadSize => Hidden / Heads;
@@ -54,6 +70,9 @@ public sealed record TransformerConfig
         Check(Dropout is >= 0 and < 1, $"Dropout must be in [0, 1), got {Dropout}.");
         Check(LayerNormEpsilon > 0, $"LayerNormEpsilon must be positive, got {LayerNormEpsilon}.");
         Check(InitRange > 0, $"InitRange must be positive, got {InitRange}.");
+        Check(PositionOffset >= 0 && PositionOffset < MaxPositions,
+            $"PositionOffset must be in [0, MaxPositions = {MaxPositions}), got {PositionOffset}.");
+        Check(Enum.IsDefined(Activation), $"Activation {(int)Activation} is not one of {string.Join(", ", Enum.GetNames<Activation>())}.");
         return this;
     }
 

@@ -9,7 +9,7 @@ public static class TextGeneration
 {
     /// <summary>
     /// Continues <paramref name="prompt"/> (token ids) and returns only the new ids. The context fed
-    /// to the model is the last <see cref="TransformerConfig.MaxPositions"/> tokens. Deterministic
+    /// to the model is the last <see cref="TransformerConfig.MaxSequenceLength"/> tokens. Deterministic
     /// for a seed: sampling draws from its own generator, not the global one.
     /// </summary>
     public static IReadOnlyList<int> Generate(GptLanguageModel model, IReadOnlyList<int> prompt, GenerationOptions options)
@@ -17,7 +17,7 @@ public static class TextGeneration
         options.Validate();
         if (prompt.Count == 0) throw new ArgumentException("The prompt must hold at least one token.", nameof(prompt));
         var device = model.parameters().First().device;
-        var window = model.Config.MaxPositions;
+        var window = model.Config.MaxSequenceLength;
         var context = prompt.Select(i => (long)i).ToList();
         var generated = new List<int>();
         using var generator = new Generator((ulong)options.Seed, CPU);
