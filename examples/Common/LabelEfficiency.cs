@@ -2,6 +2,7 @@ using System.Diagnostics;
 using Microsoft.ML;
 using Pipelines.Estimators.FineTuning;
 using Pipelines.Estimators.Pretraining;
+using Pipelines.Models;
 using Pipelines.Models.Training;
 using Pipelines.Transforms;
 
@@ -111,6 +112,9 @@ public static class LabelEfficiency
             Tokenizer = pretrained.Tokenizer, Layers = options.Layers, Hidden = options.Hidden, Heads = Math.Max(2, options.Hidden / 64),
             MaxLength = options.MaxLength, Epochs = epochs, BatchSize = 16, LearningRate = 3e-4, Device = options.Device, Seed = seed,
             ValidationFraction = rows >= 100 ? 0.1 : 0, LogEvery = 1000,
+            // Mean pooling reads the pretrained token states directly; BERT's first-token pooler is
+            // not trained by masked-LM pretraining. Scratch models get the same head, to compare fairly.
+            Pooling = Pooling.Mean,
         };
         var model = ml.Transforms.Text.TokenizeSubwords("Tokens", nameof(Email.Text), pretrained.Tokenizer, options.MaxLength)
             .Append(ml.BinaryClassification.Trainers.TransformerClassifier(classifier))

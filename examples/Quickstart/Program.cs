@@ -2,6 +2,7 @@ using System.Diagnostics;
 using Microsoft.ML;
 using Pipelines.Estimators.FineTuning;
 using Pipelines.Examples.Common;
+using Pipelines.Models;
 using Pipelines.Transforms;
 
 // The story in one run, on the SpamAssassin mails shipped in data/:
@@ -49,7 +50,7 @@ var pipeline = ml.Transforms.Text.TokenizeSubwords("Tokens", nameof(Email.Text),
     .Append(ml.BinaryClassification.Trainers.TransformerClassifier(new TextClassifierOptions
     {
         Base = EncoderSource.FromTransformer(pretrained.Model), MaxLength = options.MaxLength, Epochs = 6, BatchSize = 16,
-        LearningRate = 3e-4, Device = device, Seed = 1, LogEvery = 1000,
+        LearningRate = 3e-4, Device = device, Seed = 1, LogEvery = 1000, Pooling = Pooling.Mean,
     }));
 var model = pipeline.Fit(ml.Data.LoadFromEnumerable(labelled));
 var zip = Path.Combine(output, "spam-classifier.zip");
