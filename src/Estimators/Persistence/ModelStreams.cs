@@ -53,9 +53,14 @@ internal static class ModelStreams
         ctx.SaveBinaryStream(WeightsStream, writer => SafeTensors.Save(writer.BaseStream, state, new Dictionary<string, string> { ["format"] = "pt" }));
     }
 
+    /// <summary>
+    /// Reads the weights into <paramref name="model"/> and moves it to the default device ("auto":
+    /// CUDA when available, else CPU), where a loaded model runs; the zip records no device.
+    /// </summary>
     public static void LoadWeights(ModelLoadContext ctx, torch.nn.Module model)
     {
         if (!ctx.TryLoadBinaryStream(WeightsStream, reader => { using var file = SafeTensors.Read(reader.BaseStream); SafeTensors.LoadInto(model, file); }))
             throw new InvalidDataException($"The model zip lacks the '{WeightsStream}' stream of a transformer model.");
+        model.to(ComputeDevice.Resolve(ComputeDevice.Auto));
     }
 }

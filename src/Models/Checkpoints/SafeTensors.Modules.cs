@@ -1,3 +1,4 @@
+using TorchSharp;
 using static TorchSharp.torch;
 
 namespace Pipelines.Models.Checkpoints;
@@ -119,9 +120,14 @@ public static partial class SafeTensors
         return new CheckpointLoadReport(missing, unexpected);
     }
 
-    /// <summary>Bitwise equality of two CPU tensors of one dtype and shape (NaN payloads included).</summary>
+    /// <summary>Bitwise equality of two tensors of one dtype and shape (NaN payloads included).</summary>
     private static bool SameBytes(Tensor a, Tensor b)
     {
+        if (a.device_type != DeviceType.CPU || b.device_type != DeviceType.CPU)
+        {
+            using var scope = NewDisposeScope();
+            return SameBytes(a.cpu(), b.cpu());
+        }
         if (a.NumberOfElements * a.ElementSize <= int.MaxValue) return a.bytes.SequenceEqual(b.bytes);
         using var same = a.eq(b).all();
         return same.item<bool>();

@@ -196,7 +196,7 @@ public static partial class SafeTensors
     {
         var type = layout.DType.Type!.Value;
         // Booleans are read as bytes and checked: any byte but 0 or 1 would be undefined behaviour in libtorch.
-        var tensor = empty(layout.Shape, type == ScalarType.Bool ? ScalarType.Byte : type);
+        var tensor = empty(layout.Shape, type == ScalarType.Bool ? ScalarType.Byte : type, device: CPU); // CPU whatever the default device: bytes are written through host memory
         if (layout.Length > 0)
         {
             try

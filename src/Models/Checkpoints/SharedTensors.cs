@@ -34,6 +34,8 @@ internal static class SharedTensors
         if (a.NumberOfElements == 0) return false; // nothing to share
         if (a.device_type == DeviceType.CPU && a.is_contiguous() && a.NumberOfElements * a.ElementSize <= int.MaxValue)
             return Unsafe.AreSame(ref MemoryMarshal.GetReference(a.bytes), ref MemoryMarshal.GetReference(b.bytes));
+        if (a.device_type != DeviceType.CPU)
+            return false; // TorchSharp 0.107 reads storage addresses through host memory only: a GPU copy is written once per name
         var (start, other) = (StorageStart(a), StorageStart(b));
         return start is not null && start == other;
     }

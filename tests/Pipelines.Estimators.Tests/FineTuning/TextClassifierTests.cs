@@ -16,7 +16,7 @@ public sealed class TextClassifierTests
     private static TextClassifierOptions Small(FineTuneStrategy strategy = FineTuneStrategy.Full) => new()
     {
         Tokenizer = Tokenizer, Layers = 1, Hidden = 32, Heads = 2, MaxLength = 32, Epochs = 4, BatchSize = 16,
-        LearningRate = 2e-3, Strategy = strategy, Device = "cpu", Seed = 3, Dropout = 0,
+        LearningRate = 2e-3, Strategy = strategy, Device = TestDevice.Option, Seed = 3, Dropout = 0,
     };
 
     private static IEstimator<ITransformer> Tokenize(MLContext ml) => ml.Transforms.Text.TokenizeSubwords("Tokens", "Text", Tokenizer, maxLength: 32);
@@ -57,7 +57,7 @@ public sealed class TextClassifierTests
         var data = ml.Data.LoadFromEnumerable(Train);
         var pretrain = ml.Pretraining.MaskedLanguageModel(new MaskedLanguageModelOptions
         {
-            Tokenizer = Tokenizer, Layers = 1, Hidden = 32, Heads = 2, MaxLength = 32, MaxSteps = 30, BatchSize = 16, Device = "cpu", Seed = 4,
+            Tokenizer = Tokenizer, Layers = 1, Hidden = 32, Heads = 2, MaxLength = 32, MaxSteps = 30, BatchSize = 16, Device = TestDevice.Option, Seed = 4,
         });
         var pretrained = (MaskedLanguageModelTransformer)((IEnumerable<ITransformer>)Tokenize(ml).Append(pretrain).Fit(data)).Last();
         var options = Small(FineTuneStrategy.LoRA);
@@ -97,7 +97,7 @@ public sealed class TextClassifierTests
         var mixed = SyntheticMail.Make(400, seed: 5, labelledFraction: 0.3);
         var pretrain = ml.Pretraining.MaskedLanguageModel(new MaskedLanguageModelOptions
         {
-            Tokenizer = Tokenizer, Layers = 1, Hidden = 32, Heads = 2, MaxLength = 32, MaxSteps = 20, BatchSize = 16, Device = "cpu", Seed = 6,
+            Tokenizer = Tokenizer, Layers = 1, Hidden = 32, Heads = 2, MaxLength = 32, MaxSteps = 20, BatchSize = 16, Device = TestDevice.Option, Seed = 6,
         });
         var options = Small();
         options.Base = EncoderSource.FromEstimator(pretrain);

@@ -24,7 +24,7 @@ public sealed class CausalLanguageModelTests
             {
                 Tokenizer = Characters, Layers = 2, Hidden = 32, Heads = 4, BlockSize = 32, BatchSize = 8,
                 MaxSteps = steps, WarmupSteps = 5, EvaluateEvery = 20, ValidationBatches = 4, LearningRate = 3e-3,
-                Device = "cpu", CheckpointDirectory = checkpoints,
+                Device = TestDevice.Option, CheckpointDirectory = checkpoints,
             }));
 
     private static IDataView Data(MLContext ml, string text) => ml.Data.LoadFromEnumerable(new[] { new Row { Text = text } });
@@ -79,14 +79,14 @@ public sealed class CausalLanguageModelTests
             .Append(ml.Pretraining.CausalLanguageModel(new CausalLanguageModelOptions
             {
                 Tokenizer = Characters, Layers = 1, Hidden = 16, Heads = 2, BlockSize = 16, BatchSize = 4, MaxSteps = 12,
-                EvaluateEvery = 6, LogEvery = 4, Device = "cpu", Progress = new Collect(reports),
+                EvaluateEvery = 6, LogEvery = 4, Device = TestDevice.Option, Progress = new Collect(reports),
             }));
         estimator.Fit(Data(ml, Corpus[..5000]));
         Assert.HasCount(12, reports);
         Assert.IsTrue(reports.All(r => r.TokensPerSecond > 0 && r.TotalSteps == 12));
         Assert.AreEqual(2, reports.Count(r => r.Validation is not null));
         Assert.IsTrue(logged.Any(m => m.Contains("step 4/12")), "progress goes to MLContext.Log");
-        Assert.IsTrue(logged.Any(m => m.Contains("device cpu")), "the device is logged");
+        Assert.IsTrue(logged.Any(m => m.Contains($"device {TestDevice.Option}")), "the device is logged");
     }
 
     [TestMethod]
