@@ -4,6 +4,7 @@ using Pipelines.Benchmarks;
 var benchmarks = new Dictionary<string, Func<string[], int>>
 {
     ["decoder-throughput"] = DecoderThroughput.Run,
+    ["encoder-throughput"] = EncoderThroughput.Run,
     ["tokenization-throughput"] = TokenizationThroughput.Run,
     ["label-efficiency"] = LabelEfficiencyBenchmark.Run,
 };

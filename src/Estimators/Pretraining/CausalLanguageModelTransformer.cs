@@ -66,14 +66,14 @@ public sealed class CausalLanguageModelTransformer : RowToRowTransformerBase, ID
     }
 
     /// <summary>Embedding and perplexity of one token sequence (truncated to the model's context).</summary>
-    internal (float[] Embedding, float Perplexity) Score(ReadOnlySpan<int> tokens)
+    internal (float[] Embedding, float Perplexity) Score(int[] tokens)
     {
         var length = Math.Min(tokens.Length, Config.MaxPositions);
         if (length == 0) return (new float[Config.Hidden], float.NaN);
         using var scope = NewDisposeScope();
         using var _ = no_grad();
         var device = Model.parameters().First().device;
-        var ids = tensor(tokens[..length].ToArray().Select(i => (long)i).ToArray()).unsqueeze(0).to(device);
+        var ids = tensor(tokens[..length].Select(i => (long)i).ToArray()).unsqueeze(0).to(device);
         var hidden = Model.Body.forward(ids);                                                      // (1, T, C)
         var embedding = hidden.mean([1])[0].to(ScalarType.Float32).cpu().data<float>().ToArray();
         if (length < 2) return (embedding, float.NaN);
@@ -115,51 +115,10 @@ public sealed class CausalLanguageModelTransformer : RowToRowTransformerBase, ID
         Create(env, ctx).MakeRowMapper(inputSchema);
 
     /// <inheritdoc/>
-    protected override IRowMapper MakeRowMapper(DataViewSchema schema) => new Mapper(this, schema);
+    protected override IRowMapper MakeRowMapper(DataViewSchema schema) =>
+        new EmbeddingMapper<float>(Host.Register("Mapper"), schema, this, _tokenColumn, _embeddingColumn, Config.Hidden,
+            new DataViewSchema.DetachedColumn(_perplexityColumn, NumberDataViewType.Single), Score, SaveModel);
 
     /// <summary>Releases the model's native memory.</summary>
     public void Dispose() => Model.Dispose();
-
-    private sealed class Mapper(CausalLanguageModelTransformer parent, DataViewSchema schema)
-        : MapperBase(parent.Host.Register(nameof(Mapper)), schema, parent)
-    {
-        private readonly int _input = TokenSequences.CheckColumn(schema, parent._tokenColumn).Index;
-
-        protected override DataViewSchema.DetachedColumn[] GetOutputColumnsCore() =>
-        [
-            new(parent._embeddingColumn, new VectorDataViewType(NumberDataViewType.Single, parent.Config.Hidden)),
-            new(parent._perplexityColumn, NumberDataViewType.Single),
-        ];
-
-        // One model pass per row feeds both output columns.
-        public override Delegate[] CreateGetters(DataViewRow input, Func<int, bool> activeOutput, out Action disposer)
-        {
-            disposer = () => { };
-            var tokens = input.GetGetter<VBuffer<int>>(input.Schema[_input]);
-            var cache = new RowCache<(float[] Embedding, float Perplexity)>(input, () =>
-            {
-                VBuffer<int> buffer = default;
-                tokens(ref buffer);
-                return parent.Score(buffer.DenseValues().ToArray());
-            });
-            var getters = new Delegate[2];
-            if (activeOutput(0))
-                getters[0] = (ValueGetter<VBuffer<float>>)((ref VBuffer<float> value) =>
-                {
-                    var embedding = cache.Get().Embedding;
-                    new VBuffer<float>(embedding.Length, embedding).CopyTo(ref value);
-                });
-            if (activeOutput(1))
-                getters[1] = (ValueGetter<float>)((ref float value) => value = cache.Get().Perplexity);
-            return getters;
-        }
-
-        protected override Delegate MakeGetter(DataViewRow input, int iinfo, Func<int, bool> activeOutput, out Action disposer) =>
-            CreateGetters(input, i => i == iinfo, out disposer)[iinfo];
-
-        protected override Func<int, bool> GetDependenciesCore(Func<int, bool> activeOutput) =>
-            column => column == _input && (activeOutput(0) || activeOutput(1));
-
-        protected override void SaveModel(ModelSaveContext ctx) => parent.SaveModel(ctx);
-    }
 }

@@ -104,10 +104,10 @@ public sealed class MaskedLanguageModelTransformer : RowToRowTransformerBase, ID
     }
 
     /// <summary>Embedding and filled-in text of one token sequence (cut to the model's positions).</summary>
-    internal (float[] Embedding, string Filled) Score(int[] tokens)
+    internal (float[] Embedding, ReadOnlyMemory<char> Filled) Score(int[] tokens)
     {
         var length = Math.Min(tokens.Length, Config.MaxPositions);
-        if (length == 0) return (new float[Config.Hidden], "");
+        if (length == 0) return (new float[Config.Hidden], ReadOnlyMemory<char>.Empty);
         using var scope = NewDisposeScope();
         using var _ = no_grad();
         var device = Model.parameters().First().device;
@@ -121,7 +121,7 @@ public sealed class MaskedLanguageModelTransformer : RowToRowTransformerBase, ID
             for (var t = 0; t < length; t++)
                 if (filled[t] == Tokenizer.MaskId) filled[t] = (int)best[t];
         }
-        return (embedding, Tokenizer.Decode(filled));
+        return (embedding, Tokenizer.Decode(filled).AsMemory());
     }
 
     private static VersionInfo GetVersionInfo() => new(
@@ -160,51 +160,10 @@ public sealed class MaskedLanguageModelTransformer : RowToRowTransformerBase, ID
         Create(env, ctx).MakeRowMapper(inputSchema);
 
     /// <inheritdoc/>
-    protected override IRowMapper MakeRowMapper(DataViewSchema schema) => new Mapper(this, schema);
+    protected override IRowMapper MakeRowMapper(DataViewSchema schema) =>
+        new EmbeddingMapper<ReadOnlyMemory<char>>(Host.Register("Mapper"), schema, this, _tokenColumn, _embeddingColumn, Config.Hidden,
+            new DataViewSchema.DetachedColumn(_filledColumn, TextDataViewType.Instance), Score, SaveModel);
 
     /// <summary>Releases the model's native memory.</summary>
     public void Dispose() => Model.Dispose();
-
-    private sealed class Mapper(MaskedLanguageModelTransformer parent, DataViewSchema schema)
-        : MapperBase(parent.Host.Register(nameof(Mapper)), schema, parent)
-    {
-        private readonly int _input = TokenSequences.CheckColumn(schema, parent._tokenColumn).Index;
-
-        protected override DataViewSchema.DetachedColumn[] GetOutputColumnsCore() =>
-        [
-            new(parent._embeddingColumn, new VectorDataViewType(NumberDataViewType.Single, parent.Config.Hidden)),
-            new(parent._filledColumn, TextDataViewType.Instance),
-        ];
-
-        // One model pass per row feeds both output columns.
-        public override Delegate[] CreateGetters(DataViewRow input, Func<int, bool> activeOutput, out Action disposer)
-        {
-            disposer = () => { };
-            var tokens = input.GetGetter<VBuffer<int>>(input.Schema[_input]);
-            var cache = new RowCache<(float[] Embedding, string Filled)>(input, () =>
-            {
-                VBuffer<int> buffer = default;
-                tokens(ref buffer);
-                return parent.Score(buffer.DenseValues().ToArray());
-            });
-            var getters = new Delegate[2];
-            if (activeOutput(0))
-                getters[0] = (ValueGetter<VBuffer<float>>)((ref VBuffer<float> value) =>
-                {
-                    var embedding = cache.Get().Embedding;
-                    new VBuffer<float>(embedding.Length, embedding).CopyTo(ref value);
-                });
-            if (activeOutput(1))
-                getters[1] = (ValueGetter<ReadOnlyMemory<char>>)((ref ReadOnlyMemory<char> value) => value = cache.Get().Filled.AsMemory());
-            return getters;
-        }
-
-        protected override Delegate MakeGetter(DataViewRow input, int iinfo, Func<int, bool> activeOutput, out Action disposer) =>
-            CreateGetters(input, i => i == iinfo, out disposer)[iinfo];
-
-        protected override Func<int, bool> GetDependenciesCore(Func<int, bool> activeOutput) =>
-            column => column == _input && (activeOutput(0) || activeOutput(1));
-
-        protected override void SaveModel(ModelSaveContext ctx) => parent.SaveModel(ctx);
-    }
 }
