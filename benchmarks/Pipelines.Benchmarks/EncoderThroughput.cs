@@ -35,7 +35,7 @@ public static class EncoderThroughput
 
         var process = Process.GetCurrentProcess();
         long warmRss = 0;
-        var samples = new List<(int Step, long Rss)>();
+        var samples = new List<(int Step, long Rss, long LiveTensors)>();
         double seconds = 0;
         const int warmup = 10;
         for (var step = 0; step < steps + warmup; step++)
@@ -53,7 +53,7 @@ public static class EncoderThroughput
             _ = loss.item<float>();
             if (step >= warmup) seconds += clock.Elapsed.TotalSeconds;
             if (step == warmup) { process.Refresh(); warmRss = process.WorkingSet64; }
-            if (step >= warmup && (step - warmup) % 100 == 0) { process.Refresh(); samples.Add((step - warmup, process.WorkingSet64)); }
+            if (step >= warmup && (step - warmup) % 100 == 0) { process.Refresh(); samples.Add((step - warmup, process.WorkingSet64, DisposeScopeManager.Statistics.ThreadTotalLiveCount)); }
         }
         process.Refresh();
         var endRss = process.WorkingSet64;
@@ -64,7 +64,7 @@ public static class EncoderThroughput
         Console.WriteLine($"encoder {layers}x{hidden}, seq {sequence}, batch {batch}, masked-LM: {body:N0} non-embedding parameters");
         Console.WriteLine($"training               {tokensPerSecond:N0} tokens/s = {modelFlops / 1e9:F1} GFLOP/s over {steps} steps");
         Console.WriteLine($"ratio to fp32 matmul   {modelFlops / peak:P1}");
-        Console.WriteLine("resident memory by step " + string.Join(", ", samples.Select(p => $"{p.Step}: {p.Rss / 1048576.0:F0} MiB")));
+        Console.WriteLine("resident memory by step " + string.Join(", ", samples.Select(p => $"{p.Step}: {p.Rss / 1048576.0:F0} MiB ({p.LiveTensors} live tensors)")));
         Console.WriteLine($"resident memory        {warmRss / 1048576.0:F0} MiB after warm-up, {endRss / 1048576.0:F0} MiB after {steps} steps " +
                           $"({(endRss - warmRss) / 1048576.0:+0;-0} MiB), peak {process.PeakWorkingSet64 / 1048576.0:F0} MiB");
         return 0;

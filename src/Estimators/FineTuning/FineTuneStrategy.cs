@@ -7,7 +7,7 @@ public enum FineTuneStrategy
     Full,
     /// <summary>Everything but the embeddings.</summary>
     FreezeEmbeddings,
-    /// <summary>Everything but the embeddings and the bottom <see cref="TextClassifierOptions.FrozenLayers"/> blocks.</summary>
+    /// <summary>Everything but the embeddings and the bottom <see cref="FineTuningOptions.FrozenLayers"/> blocks.</summary>
     FreezeBottomLayers,
     /// <summary>Only the task head, on frozen features (the cheapest, a linear probe).</summary>
     HeadOnly,

@@ -66,28 +66,16 @@ public sealed class TextClassificationEstimator : IEstimator<TextClassificationT
             throw new InvalidOperationException($"Every labelled row has the same class ('{rows.ClassNames[rows.Labelled[0].Label]}'); a classifier needs at least two.");
         channel.Info($"{rows.Labelled.Count:N0} labelled rows ({seen} of {rows.Classes} classes seen), {rows.Unlabelled.Count:N0} unlabelled.");
 
-        var pretrained = _options.Base.Resolve();
-        var tokenizer = pretrained?.Tokenizer ?? _options.Tokenizer
-            ?? throw new ArgumentException($"Set {nameof(TextClassifierOptions.Tokenizer)} when training from scratch (no {nameof(TextClassifierOptions.Base)}).");
+        var (pretrained, tokenizer, config) = FineTuningRun.Start(_options);
         var device = DeviceSelection.Select(_host, _options.Device, "Text classifier fine-tuning");
         Seeding.Set(seed);
-        var config = (pretrained?.Config ?? new TransformerConfig
-        {
-            VocabSize = tokenizer.VocabSize, Layers = _options.Layers, Hidden = _options.Hidden, Heads = _options.Heads,
-            FeedForward = 4 * _options.Hidden, MaxPositions = Math.Max(_options.MaxLength, 8),
-        }) with { Dropout = _options.Dropout };
         var model = new BertForSequenceClassification(config, rows.Classes, _options.Pooling);
-        if (pretrained is not null)
-        {
-            var fresh = WeightTransfer.CopyMatching(pretrained.Model.Bert, model.Bert);
-            if (fresh.Count > 0) channel.Info($"Not in the pretrained model, initialised at random: {string.Join(", ", fresh)}.");
-        }
+        FineTuningRun.CopyEncoder(pretrained, model.Bert, channel);
         model.to(device);
-        ApplyStrategy(model, channel);
-        channel.Info($"Trainable parameters: {Freezing.TrainableParameters(model):N0} of {Freezing.TotalParameters(model):N0} ({_options.Strategy}).");
+        FineTuningRun.ApplyStrategy(model, _options, channel);
 
         var (train, validation) = Split(rows.Labelled, seed);
-        var weights = _options.BalanceClasses ? ClassWeights(train, rows.Classes) : null;
+        var weights = _options.BalanceClasses ? FineTuningRun.InverseFrequency(train.Select(r => r.Label), rows.Classes) : null;
         var maxLength = Math.Min(_options.MaxLength, config.MaxPositions);
         var result = Train(model, train, validation, weights, tokenizer.PadId, maxLength, seed, channel);
         for (var round = 1; round <= _options.SelfTrainingRounds && rows.Unlabelled.Count > 0; round++)
@@ -107,63 +95,15 @@ public sealed class TextClassificationEstimator : IEstimator<TextClassificationT
         float[]? weights, int padId, int maxLength, int seed, IChannel channel)
     {
         using var task = new SequenceClassificationTask(model, train, validation, padId, maxLength, _options.BatchSize, seed, weights, _options.L2SP);
-        var steps = _options.Epochs > 0 ? _options.Epochs * task.BatchesPerEpoch : _options.MaxSteps;
-        var evaluateEvery = _options.EvaluateEvery > 0 ? _options.EvaluateEvery : task.BatchesPerEpoch; // once per epoch
-        var parameters = model.parameters().Where(p => p.requires_grad).ToList();
-        using var optimizer = _options.LayerDecay < 1
-            ? Optimizers.AdamWWithLayerDecay(model, model.Bert.Config.Layers, _options.LearningRate, _options.LayerDecay, _options.WeightDecay, _options.Beta1, _options.Beta2)
-            : Optimizers.AdamW(parameters, _options.LearningRate, _options.WeightDecay, _options.Beta1, _options.Beta2);
-        var progress = new ProgressLog(channel, _options.Progress, _options.LogEvery);
-        var loop = _options.ToLoopOptions(seed, progress, steps) with { EvaluateEvery = evaluateEvery };
-        var result = TrainingLoop.Run(task, optimizer, parameters, loop);
-        channel.Info($"Fine-tuning ended after {result.Steps} steps ({result.Reason}) in {result.Elapsed:hh\\:mm\\:ss}" +
-                     (result.Best is null ? "" : $"; best {result.Best}"));
-        return result;
-    }
-
-    private void ApplyStrategy(BertForSequenceClassification model, IChannel channel)
-    {
-        switch (_options.Strategy)
-        {
-            case FineTuneStrategy.FreezeEmbeddings:
-                Freezing.FreezeEmbeddings(model);
-                break;
-            case FineTuneStrategy.FreezeBottomLayers:
-                Freezing.FreezeEmbeddings(model);
-                Freezing.FreezeBottomLayers(model, _options.FrozenLayers);
-                break;
-            case FineTuneStrategy.HeadOnly:
-                Freezing.FreezeAllBut(model, "classifier", "bert.pooler");
-                break;
-            case FineTuneStrategy.LoRA:
-                var adapted = Adapters.Attach(model, new LoraOptions
-                {
-                    Rank = _options.LoraRank, Alpha = _options.LoraAlpha, Dropout = _options.LoraDropout, Targets = _options.LoraTargets,
-                }, "classifier", "bert.pooler");
-                channel.Info($"LoRA adapters on {adapted.Count} layers.");
-                break;
-        }
+        return FineTuningRun.Train(task, task.BatchesPerEpoch, model.Bert.Config.Layers, _options, seed, channel);
     }
 
     // A seeded random fraction of the labelled rows, or the separate validation data.
-    private (List<LabelledSequence> Train, List<LabelledSequence> Validation) Split(List<LabelledSequence> labelled, int seed)
-    {
-        if (_options.ValidationData is not null)
-            return (labelled, ClassificationRows.Read(_options.ValidationData, _options.TokenColumnName, _options.SegmentColumnName,
+    private (List<LabelledSequence> Train, List<LabelledSequence> Validation) Split(List<LabelledSequence> labelled, int seed) =>
+        _options.ValidationData is null
+            ? FineTuningRun.Split(labelled, _options.ValidationFraction, seed)
+            : (labelled, ClassificationRows.Read(_options.ValidationData, _options.TokenColumnName, _options.SegmentColumnName,
                 _options.LabelColumnName, _binary, _options.MaxLength).Labelled);
-        var count = (int)(labelled.Count * _options.ValidationFraction);
-        if (count == 0 || labelled.Count - count < 2) return (labelled, []);
-        var order = Enumerable.Range(0, labelled.Count).ToArray();
-        new Random(seed).Shuffle(order);
-        return (order.Skip(count).Select(i => labelled[i]).ToList(), order.Take(count).Select(i => labelled[i]).ToList());
-    }
-
-    private static float[] ClassWeights(List<LabelledSequence> train, int classes)
-    {
-        var counts = new double[classes];
-        foreach (var row in train) counts[row.Label]++;
-        return counts.Select(c => c == 0 ? 0f : (float)(train.Count / (classes * c))).ToArray();
-    }
 
     private List<LabelledSequence> PseudoLabel(BertForSequenceClassification model, List<LabelledSequence> unlabelled, int padId, int maxLength)
     {

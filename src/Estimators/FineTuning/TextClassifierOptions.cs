@@ -1,70 +1,19 @@
-using Pipelines.Estimators.Training;
 using Pipelines.Models;
-using Pipelines.Transforms;
 
 namespace Pipelines.Estimators.FineTuning;
 
 /// <summary>
-/// Options of the transformer text classifiers (binary and multiclass). Defaults follow BERT's
-/// fine-tuning recipe scaled to small models: AdamW, lr 1e-4, linear decay after 10 % warmup,
-/// 5 epochs, batch 16, early stopping on validation loss with the best epoch restored.
+/// Options of the transformer text classifiers (binary and multiclass); the fine-tuning options
+/// they share with the token classifier are in <see cref="FineTuningOptions"/>.
 /// </summary>
-public sealed class TextClassifierOptions : TrainingOptions
+public sealed class TextClassifierOptions : FineTuningOptions
 {
-    /// <summary>Creates options with the fine-tuning defaults.</summary>
-    public TextClassifierOptions()
-    {
-        LearningRate = 1e-4;
-        BatchSize = 16;
-        Schedule = Models.Training.DecayShape.Linear;
-        MinLearningRateRatio = 0;
-        WarmupSteps = -1;
-        EvaluateEvery = 0;
-        Patience = 3;
-    }
-
     /// <summary>Label column: Boolean or Single (NaN = unlabelled) for binary, Key for multiclass (missing key = unlabelled).</summary>
     public string LabelColumnName { get; set; } = "Label";
-    /// <summary>Token ids (vector of Int32), as the subword tokenizer writes them.</summary>
-    public string TokenColumnName { get; set; } = "Tokens";
     /// <summary>Segment ids of sentence pairs (vector of Int32), e.g. "Tokens.SegmentIds"; null for single texts.</summary>
     public string? SegmentColumnName { get; set; }
-    /// <summary>Where the encoder starts; <see cref="EncoderSource.None"/> trains from scratch.</summary>
-    public EncoderSource Base { get; set; } = EncoderSource.None;
-    /// <summary>Tokenizer of the token column; needed only when <see cref="Base"/> is none (for the vocabulary size and padding id).</summary>
-    public TextTokenizer? Tokenizer { get; set; }
-    /// <summary>Passes over the labelled rows; sets the number of steps (MaxSteps is ignored when this is positive).</summary>
-    public int Epochs { get; set; } = 5;
-    /// <summary>Which weights may change.</summary>
-    public FineTuneStrategy Strategy { get; set; } = FineTuneStrategy.Full;
-    /// <summary>Blocks frozen from the bottom with <see cref="FineTuneStrategy.FreezeBottomLayers"/>.</summary>
-    public int FrozenLayers { get; set; } = 2;
-    /// <summary>LoRA rank.</summary>
-    public int LoraRank { get; set; } = 8;
-    /// <summary>LoRA alpha (scale alpha / rank).</summary>
-    public double LoraAlpha { get; set; } = 16;
-    /// <summary>LoRA dropout.</summary>
-    public double LoraDropout { get; set; } = 0.05;
-    /// <summary>Layers that get adapters (last names of linear layers).</summary>
-    public string[] LoraTargets { get; set; } = ["query", "value"];
-    /// <summary>L2-SP: lambda x ||theta - theta_0||^2 towards the starting weights; 0 disables.</summary>
-    public double L2SP { get; set; }
-    /// <summary>Layer-wise learning-rate decay (rate x decay^depth below the top); 1 disables.</summary>
-    public double LayerDecay { get; set; } = 1.0;
-    /// <summary>Weight classes by inverse frequency in the loss (for imbalanced labels).</summary>
-    public bool BalanceClasses { get; set; }
     /// <summary>How the sequence becomes one vector.</summary>
     public Pooling Pooling { get; set; } = Pooling.FirstToken;
-    /// <summary>Longest sequence in tokens; longer rows are cut (and counted).</summary>
-    public int MaxLength { get; set; } = 128;
-    /// <summary>Encoder blocks when training from scratch.</summary>
-    public int Layers { get; set; } = 4;
-    /// <summary>Width when training from scratch.</summary>
-    public int Hidden { get; set; } = 256;
-    /// <summary>Attention heads when training from scratch.</summary>
-    public int Heads { get; set; } = 4;
-    /// <summary>Dropout on the encoder and before the classifier.</summary>
-    public double Dropout { get; set; } = 0.1;
     /// <summary>
     /// Self-training rounds: after training, label the unlabelled rows whose predicted class has at
     /// least <see cref="PseudoLabelThreshold"/> probability, and train again on both. 0 disables.
@@ -76,8 +25,6 @@ public sealed class TextClassifierOptions : TrainingOptions
     internal override void Validate()
     {
         base.Validate();
-        if (Epochs < 0) throw new ArgumentOutOfRangeException(nameof(Epochs), Epochs, "Epochs must not be negative.");
-        if (LoraRank <= 0) throw new ArgumentOutOfRangeException(nameof(LoraRank), LoraRank, "LoRA rank must be positive.");
         if (PseudoLabelThreshold is <= 0 or > 1) throw new ArgumentOutOfRangeException(nameof(PseudoLabelThreshold), PseudoLabelThreshold, "The threshold must be in (0, 1].");
     }
 }

@@ -11,9 +11,7 @@ public sealed record LabelledSequence(int[] Ids, int[]? Segments, int Label);
 /// <summary>
 /// Fine-tuning of <see cref="BertForSequenceClassification"/>: epochs over the training rows in a
 /// seeded order (each epoch reshuffled), cross-entropy with optional class weights, and optional
-/// L2-SP regularisation, lambda x ||theta - theta_0||^2 over the encoder's weights, which pulls
-/// them towards the pretrained starting point instead of towards zero. Validation reports loss and
-/// accuracy.
+/// L2-SP regularisation (<see cref="L2SPPenalty"/>). Validation reports loss and accuracy.
 /// </summary>
 public sealed class SequenceClassificationTask : ITrainingTask, IDisposable
 {
@@ -21,9 +19,9 @@ public sealed class SequenceClassificationTask : ITrainingTask, IDisposable
     private readonly IReadOnlyList<LabelledSequence> _train;
     private readonly IReadOnlyList<LabelledSequence> _validation;
     private readonly Tensor? _classWeights;
-    private readonly List<(Parameter Parameter, Tensor Start)> _anchor = [];
+    private readonly L2SPPenalty _l2sp;
+    private readonly EpochBatches _batches;
     private readonly Device _device;
-    private readonly int _seed;
 
     /// <summary>Creates the task. <paramref name="l2sp"/> is lambda of L2-SP (0: off).</summary>
     public SequenceClassificationTask(BertForSequenceClassification model, IReadOnlyList<LabelledSequence> train,
@@ -31,14 +29,12 @@ public sealed class SequenceClassificationTask : ITrainingTask, IDisposable
         float[]? classWeights = null, double l2sp = 0)
     {
         if (train.Count == 0) throw new ArgumentException("There are no training rows.", nameof(train));
-        (_model, _train, _validation, _seed) = (model, train, validation, seed);
-        (PadId, MaxLength, BatchSize, L2SP) = (padId, maxLength, Math.Min(batchSize, train.Count), l2sp);
+        (_model, _train, _validation) = (model, train, validation);
+        _batches = new EpochBatches(train.Count, batchSize, seed);
+        (PadId, MaxLength, L2SP) = (padId, maxLength, l2sp);
         _device = model.parameters().First().device;
         if (classWeights is not null) _classWeights = tensor(classWeights).to(_device).DetachFromDisposeScope();
-        if (l2sp > 0)
-            foreach (var (name, parameter) in model.named_parameters())
-                if (parameter.requires_grad && name.StartsWith("bert.", StringComparison.Ordinal))
-                    _anchor.Add((parameter, parameter.detach().clone().DetachFromDisposeScope()));
+        _l2sp = new L2SPPenalty(model, l2sp);
     }
 
     /// <summary>Padding id.</summary>
@@ -46,11 +42,11 @@ public sealed class SequenceClassificationTask : ITrainingTask, IDisposable
     /// <summary>Longest sequence fed to the model.</summary>
     public int MaxLength { get; }
     /// <summary>Rows per micro-batch.</summary>
-    public int BatchSize { get; }
+    public int BatchSize => _batches.BatchSize;
     /// <summary>Lambda of the L2-SP penalty.</summary>
     public double L2SP { get; }
     /// <summary>Micro-batches per epoch.</summary>
-    public int BatchesPerEpoch => (_train.Count + BatchSize - 1) / BatchSize;
+    public int BatchesPerEpoch => _batches.PerEpoch;
 
     /// <inheritdoc/>
     public nn.Module Model => _model;
@@ -60,20 +56,9 @@ public sealed class SequenceClassificationTask : ITrainingTask, IDisposable
     /// <inheritdoc/>
     public (Tensor Loss, int Examples, long Tokens) Step(long draw, Random random)
     {
-        var epoch = (int)(draw / BatchesPerEpoch);
-        var order = Enumerable.Range(0, _train.Count).ToArray();
-        new Random(unchecked(_seed * 7919 + epoch)).Shuffle(order);
-        var start = (int)(draw % BatchesPerEpoch) * BatchSize;
-        var rows = order.Skip(start).Take(BatchSize).Select(i => _train[i]).ToList();
+        var rows = _batches.Draw(draw).Select(i => _train[i]).ToList();
         var (logits, labels, tokens) = Forward(rows);
-        var loss = F.cross_entropy(logits, labels, _classWeights);
-        if (L2SP > 0)
-        {
-            var penalty = zeros(1, device: _device);
-            foreach (var (parameter, startValue) in _anchor) penalty += (parameter - startValue).pow(2).sum();
-            loss = loss + L2SP * penalty[0];
-        }
-        return (loss, rows.Count, tokens);
+        return (_l2sp.AddTo(F.cross_entropy(logits, labels, _classWeights)), rows.Count, tokens);
     }
 
     /// <inheritdoc/>
@@ -108,6 +93,6 @@ public sealed class SequenceClassificationTask : ITrainingTask, IDisposable
     public void Dispose()
     {
         _classWeights?.Dispose();
-        foreach (var (_, start) in _anchor) start.Dispose();
+        _l2sp.Dispose();
     }
 }

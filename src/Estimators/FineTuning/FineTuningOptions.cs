@@ -1,0 +1,71 @@
+using Pipelines.Estimators.Training;
+using Pipelines.Transforms;
+
+namespace Pipelines.Estimators.FineTuning;
+
+/// <summary>
+/// Options every fine-tuning trainer shares (text classification, token classification): where the
+/// encoder starts, which weights may change, regularisation, and the model's shape when training
+/// from scratch. Defaults follow BERT's fine-tuning recipe scaled to small models: AdamW, lr 1e-4,
+/// linear decay after 10 % warmup, 5 epochs, batch 16, early stopping on validation loss with the
+/// best epoch restored.
+/// </summary>
+public abstract class FineTuningOptions : TrainingOptions
+{
+    /// <summary>Creates options with the fine-tuning defaults.</summary>
+    protected FineTuningOptions()
+    {
+        LearningRate = 1e-4;
+        BatchSize = 16;
+        Schedule = Models.Training.DecayShape.Linear;
+        MinLearningRateRatio = 0;
+        WarmupSteps = -1;
+        EvaluateEvery = 0;
+        Patience = 3;
+    }
+
+    /// <summary>Token ids (vector of Int32), as the subword tokenizer writes them.</summary>
+    public string TokenColumnName { get; set; } = "Tokens";
+    /// <summary>Where the encoder starts; <see cref="EncoderSource.None"/> trains from scratch.</summary>
+    public EncoderSource Base { get; set; } = EncoderSource.None;
+    /// <summary>Tokenizer of the token column; needed only when <see cref="Base"/> is none (for the vocabulary size and padding id).</summary>
+    public TextTokenizer? Tokenizer { get; set; }
+    /// <summary>Passes over the labelled rows; sets the number of steps (MaxSteps is ignored when this is positive).</summary>
+    public int Epochs { get; set; } = 5;
+    /// <summary>Which weights may change.</summary>
+    public FineTuneStrategy Strategy { get; set; } = FineTuneStrategy.Full;
+    /// <summary>Blocks frozen from the bottom with <see cref="FineTuneStrategy.FreezeBottomLayers"/>.</summary>
+    public int FrozenLayers { get; set; } = 2;
+    /// <summary>LoRA rank.</summary>
+    public int LoraRank { get; set; } = 8;
+    /// <summary>LoRA alpha (scale alpha / rank).</summary>
+    public double LoraAlpha { get; set; } = 16;
+    /// <summary>LoRA dropout.</summary>
+    public double LoraDropout { get; set; } = 0.05;
+    /// <summary>Layers that get adapters (last names of linear layers).</summary>
+    public string[] LoraTargets { get; set; } = ["query", "value"];
+    /// <summary>L2-SP: lambda x ||theta - theta_0||^2 towards the starting weights; 0 disables.</summary>
+    public double L2SP { get; set; }
+    /// <summary>Layer-wise learning-rate decay (rate x decay^depth below the top); 1 disables.</summary>
+    public double LayerDecay { get; set; } = 1.0;
+    /// <summary>Weight classes (or tags) by inverse frequency in the loss (for imbalanced labels).</summary>
+    public bool BalanceClasses { get; set; }
+    /// <summary>Longest sequence in tokens; longer rows are cut (and counted).</summary>
+    public int MaxLength { get; set; } = 128;
+    /// <summary>Encoder blocks when training from scratch.</summary>
+    public int Layers { get; set; } = 4;
+    /// <summary>Width when training from scratch.</summary>
+    public int Hidden { get; set; } = 256;
+    /// <summary>Attention heads when training from scratch.</summary>
+    public int Heads { get; set; } = 4;
+    /// <summary>Dropout on the encoder and before the task head.</summary>
+    public double Dropout { get; set; } = 0.1;
+
+    internal override void Validate()
+    {
+        base.Validate();
+        if (Epochs < 0) throw new ArgumentOutOfRangeException(nameof(Epochs), Epochs, "Epochs must not be negative.");
+        if (LoraRank <= 0) throw new ArgumentOutOfRangeException(nameof(LoraRank), LoraRank, "LoRA rank must be positive.");
+        if (MaxLength < 3) throw new ArgumentOutOfRangeException(nameof(MaxLength), MaxLength, "The maximum length must leave room for text between [CLS] and [SEP].");
+    }
+}

@@ -1,0 +1,107 @@
+using Microsoft.ML.Runtime;
+using Pipelines.Estimators.Pretraining;
+using Pipelines.Estimators.Training;
+using Pipelines.Models;
+using Pipelines.Models.Lora;
+using Pipelines.Models.Training;
+using Pipelines.Transforms;
+using TorchSharp;
+using static TorchSharp.torch;
+
+namespace Pipelines.Estimators.FineTuning;
+
+/// <summary>
+/// The steps every fine-tuning trainer takes in the same way: resolve the starting encoder, build
+/// the config, copy the pretrained weights, apply the strategy, split off validation rows, and
+/// run the training loop with the right optimizer.
+/// </summary>
+internal static class FineTuningRun
+{
+    /// <summary>The pretrained encoder (null from scratch), the tokenizer, and the model config.</summary>
+    public static (MaskedLanguageModelTransformer? Pretrained, TextTokenizer Tokenizer, TransformerConfig Config) Start(FineTuningOptions options)
+    {
+        var pretrained = options.Base.Resolve();
+        var tokenizer = pretrained?.Tokenizer ?? options.Tokenizer
+            ?? throw new ArgumentException($"Set {nameof(FineTuningOptions.Tokenizer)} when training from scratch (no {nameof(FineTuningOptions.Base)}).");
+        var config = (pretrained?.Config ?? new TransformerConfig
+        {
+            VocabSize = tokenizer.VocabSize, Layers = options.Layers, Hidden = options.Hidden, Heads = options.Heads,
+            FeedForward = 4 * options.Hidden, MaxPositions = Math.Max(options.MaxLength, 8),
+        }) with { Dropout = options.Dropout };
+        return (pretrained, tokenizer, config);
+    }
+
+    /// <summary>Copies the pretrained encoder's weights into <paramref name="encoder"/> and logs what stays random.</summary>
+    public static void CopyEncoder(MaskedLanguageModelTransformer? pretrained, BertModel encoder, IChannel channel)
+    {
+        if (pretrained is null) return;
+        var fresh = WeightTransfer.CopyMatching(pretrained.Model.Bert, encoder);
+        if (fresh.Count > 0) channel.Info($"Not in the pretrained model, initialised at random: {string.Join(", ", fresh)}.");
+    }
+
+    /// <summary>Freezes weights or attaches LoRA adapters as the strategy says; the head ("classifier") always trains.</summary>
+    public static void ApplyStrategy(nn.Module model, FineTuningOptions options, IChannel channel)
+    {
+        switch (options.Strategy)
+        {
+            case FineTuneStrategy.FreezeEmbeddings:
+                Freezing.FreezeEmbeddings(model);
+                break;
+            case FineTuneStrategy.FreezeBottomLayers:
+                Freezing.FreezeEmbeddings(model);
+                Freezing.FreezeBottomLayers(model, options.FrozenLayers);
+                break;
+            case FineTuneStrategy.HeadOnly:
+                Freezing.FreezeAllBut(model, "classifier", "bert.pooler");
+                break;
+            case FineTuneStrategy.LoRA:
+                var adapted = Adapters.Attach(model, new LoraOptions
+                {
+                    Rank = options.LoraRank, Alpha = options.LoraAlpha, Dropout = options.LoraDropout, Targets = options.LoraTargets,
+                }, "classifier", "bert.pooler");
+                channel.Info($"LoRA adapters on {adapted.Count} layers.");
+                break;
+        }
+        channel.Info($"Trainable parameters: {Freezing.TrainableParameters(model):N0} of {Freezing.TotalParameters(model):N0} ({options.Strategy}).");
+    }
+
+    /// <summary>A seeded random <paramref name="fraction"/> of <paramref name="labelled"/> held out for validation (none when too few rows).</summary>
+    public static (List<T> Train, List<T> Validation) Split<T>(List<T> labelled, double fraction, int seed)
+    {
+        var count = (int)(labelled.Count * fraction);
+        if (count == 0 || labelled.Count - count < 2) return (labelled, []);
+        var order = Enumerable.Range(0, labelled.Count).ToArray();
+        new Random(seed).Shuffle(order);
+        return (order.Skip(count).Select(i => labelled[i]).ToList(), order.Take(count).Select(i => labelled[i]).ToList());
+    }
+
+    /// <summary>Inverse-frequency weights of <paramref name="classes"/> classes from their counts (0 for a class never seen).</summary>
+    public static float[] InverseFrequency(IEnumerable<int> labels, int classes)
+    {
+        var counts = new double[classes];
+        var total = 0;
+        foreach (var label in labels) { counts[label]++; total++; }
+        return counts.Select(c => c == 0 ? 0f : (float)(total / (classes * c))).ToArray();
+    }
+
+    /// <summary>
+    /// Trains <paramref name="task"/> for the options' epochs (or MaxSteps), validating once per epoch
+    /// unless EvaluateEvery says otherwise, with AdamW (layer-wise decay when asked).
+    /// </summary>
+    public static TrainingResult Train(ITrainingTask task, int batchesPerEpoch, int layers, FineTuningOptions options, int seed, IChannel channel)
+    {
+        var model = task.Model;
+        var steps = options.Epochs > 0 ? options.Epochs * batchesPerEpoch : options.MaxSteps;
+        var evaluateEvery = options.EvaluateEvery > 0 ? options.EvaluateEvery : batchesPerEpoch;
+        var parameters = model.parameters().Where(p => p.requires_grad).ToList();
+        using var optimizer = options.LayerDecay < 1
+            ? Optimizers.AdamWWithLayerDecay(model, layers, options.LearningRate, options.LayerDecay, options.WeightDecay, options.Beta1, options.Beta2)
+            : Optimizers.AdamW(parameters, options.LearningRate, options.WeightDecay, options.Beta1, options.Beta2);
+        var progress = new ProgressLog(channel, options.Progress, options.LogEvery);
+        var loop = options.ToLoopOptions(seed, progress, steps) with { EvaluateEvery = evaluateEvery };
+        var result = TrainingLoop.Run(task, optimizer, parameters, loop);
+        channel.Info($"Fine-tuning ended after {result.Steps} steps ({result.Reason}) in {result.Elapsed:hh\\:mm\\:ss}" +
+                     (result.Best is null ? "" : $"; best {result.Best}"));
+        return result;
+    }
+}

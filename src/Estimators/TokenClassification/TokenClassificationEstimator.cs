@@ -1,0 +1,110 @@
+using Microsoft.ML;
+using Microsoft.ML.Data;
+using Microsoft.ML.Runtime;
+using Pipelines.Estimators.Data;
+using Pipelines.Estimators.FineTuning;
+using Pipelines.Models;
+using Pipelines.Models.Lora;
+using Pipelines.Models.Training;
+using TorchSharp;
+
+namespace Pipelines.Estimators.TokenClassification;
+
+/// <summary>
+/// Fine-tunes a BERT style encoder with a tag classifier on every token: each word's tag is
+/// learned on its first subword token, the other pieces are skipped by the loss. Tags may come in
+/// IOB1 or IOB2; training uses IOB2 and predictions come back in the scheme of the training tags.
+/// Rows with no tags are not trained on, so one data view can feed pretraining and tagging.
+/// </summary>
+public sealed class TokenClassificationEstimator : IEstimator<TokenClassificationTransformer>
+{
+    private readonly IHost _host;
+    private readonly TokenClassifierOptions _options;
+
+    internal TokenClassificationEstimator(IHostEnvironment env, TokenClassifierOptions options)
+    {
+        _host = env.Register(nameof(TokenClassificationEstimator));
+        _options = options;
+    }
+
+    /// <inheritdoc/>
+    public SchemaShape GetOutputSchema(SchemaShape inputSchema)
+    {
+        TokenSequences.CheckColumn(inputSchema, _options.TokenColumnName);
+        TokenSequences.CheckColumn(inputSchema, _options.WordIdsColumn);
+        if (!inputSchema.TryFindColumn(_options.SentenceColumnName, out var sentence) || sentence.ItemType is not TextDataViewType || sentence.Kind != SchemaShape.Column.VectorKind.Scalar)
+            throw new ArgumentOutOfRangeException(nameof(inputSchema), $"Could not find input column '{_options.SentenceColumnName}' of type String");
+        if (!inputSchema.TryFindColumn(_options.LabelColumnName, out var tags) || tags.Kind == SchemaShape.Column.VectorKind.Scalar)
+            throw new ArgumentOutOfRangeException(nameof(inputSchema), $"Could not find tag column '{_options.LabelColumnName}' (a vector, one tag per word)");
+        var columns = inputSchema.ToDictionary(c => c.Name);
+        columns[_options.PredictedLabelColumnName] = new SchemaShape.Column(_options.PredictedLabelColumnName,
+            SchemaShape.Column.VectorKind.VariableVector, TextDataViewType.Instance, false);
+        return new SchemaShape(columns.Values);
+    }
+
+    /// <inheritdoc/>
+    public TokenClassificationTransformer Fit(IDataView input)
+    {
+        _options.Validate();
+        var seed = _options.Seed ?? _host.Rand.Next();
+        using var channel = _host.Start("Token classifier fine-tuning");
+        var sentences = TaggedRows.Read(input, _options, withTags: true);
+        var labelled = sentences.Where(s => s.Tags is not null).ToList();
+        if (labelled.Count == 0)
+            throw new InvalidOperationException($"No row has tags in column '{_options.LabelColumnName}': nothing to fine-tune on.");
+        var iob1 = labelled.Any(s => EntityTags.OpensWithInside(s.Tags!));
+        var tagNames = TagNames(labelled);
+        if (tagNames.Length < 2)
+            throw new InvalidOperationException($"Every word of every labelled row has the tag '{tagNames[0]}'; a tagger needs at least two tags.");
+        channel.Info($"{labelled.Count:N0} tagged sentences ({sentences.Count - labelled.Count:N0} untagged), {tagNames.Length} tags in IOB2 " +
+                     $"({string.Join(" ", tagNames)}); training tags read as {(iob1 ? "IOB1" : "IOB2")}.");
+
+        var (pretrained, tokenizer, config) = FineTuningRun.Start(_options);
+        var device = DeviceSelection.Select(_host, _options.Device, "Token classifier fine-tuning");
+        Seeding.Set(seed);
+        var model = new BertForTokenClassification(config, tagNames.Length);
+        FineTuningRun.CopyEncoder(pretrained, model.Bert, channel);
+        model.to(device);
+        FineTuningRun.ApplyStrategy(model, _options, channel);
+
+        var maxLength = Math.Min(_options.MaxLength, config.MaxPositions);
+        var tagIndex = tagNames.Select((t, i) => (t, i)).ToDictionary(p => p.t, p => p.i);
+        var (train, validation) = _options.ValidationData is null
+            ? FineTuningRun.Split(ToTraining(labelled, tagIndex, maxLength, channel, "training"), _options.ValidationFraction, seed)
+            : (ToTraining(labelled, tagIndex, maxLength, channel, "training"),
+               ToTraining(TaggedRows.Read(_options.ValidationData, _options, withTags: true).Where(s => s.Tags is not null).ToList(), tagIndex, maxLength, channel, "validation"));
+        var weights = _options.BalanceClasses
+            ? FineTuningRun.InverseFrequency(train.SelectMany(r => r.Labels).Where(l => l >= 0), tagNames.Length)
+            : null;
+        using var task = new TokenClassificationTask(model, train, validation, tokenizer.PadId, maxLength, _options.BatchSize, seed, weights, _options.L2SP);
+        var result = FineTuningRun.Train(task, task.BatchesPerEpoch, config.Layers, _options, seed, channel);
+        Adapters.Merge(model);
+        model.eval();
+        return new TokenClassificationTransformer(_host, _options, tagNames, iob1, tokenizer.PadId, maxLength, model, result);
+    }
+
+    // "O" first, then the IOB2 tags in ordinal order, so the tag set does not depend on row order.
+    private static string[] TagNames(List<TaggedSentence> labelled)
+    {
+        var tags = new SortedSet<string>(StringComparer.Ordinal);
+        foreach (var sentence in labelled)
+            foreach (var tag in EntityTags.ToIob2(sentence.Tags!)) tags.Add(tag);
+        tags.Remove(EntityTags.Outside);
+        return [EntityTags.Outside, .. tags];
+    }
+
+    private static List<TaggedSequence> ToTraining(List<TaggedSentence> sentences, Dictionary<string, int> tagIndex, int maxLength, IChannel channel, string what)
+    {
+        int unknown = 0, cut = 0, cutWords = 0;
+        var rows = new List<TaggedSequence>(sentences.Count);
+        foreach (var sentence in sentences)
+        {
+            var lost = TaggedRows.WordsWithoutToken(sentence, maxLength);
+            if (lost > 0) { cut++; cutWords += lost; }
+            rows.Add(TaggedRows.ToTraining(sentence, EntityTags.ToIob2(sentence.Tags!), tagIndex, ref unknown));
+        }
+        if (cut > 0) channel.Info($"{cut:N0} {what} sentences are longer than {maxLength} tokens: {cutWords:N0} words cut off are not trained on (predicted O).");
+        if (unknown > 0) channel.Warning($"{unknown:N0} {what} words have tags never seen in the training rows; the loss skips them.");
+        return rows;
+    }
+}

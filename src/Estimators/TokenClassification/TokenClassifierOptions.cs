@@ -1,0 +1,23 @@
+using Pipelines.Estimators.FineTuning;
+
+namespace Pipelines.Estimators.TokenClassification;
+
+/// <summary>
+/// Options of the transformer token classifier (NER and other word taggers). The data has a
+/// sentence (words separated by whitespace), its subword tokens with their word ids (from
+/// <c>TokenizeSubwords</c>), and one tag per word in BIO form, IOB1 or IOB2. The shared fine-tuning
+/// options are in <see cref="FineTuningOptions"/>.
+/// </summary>
+public sealed class TokenClassifierOptions : FineTuningOptions
+{
+    /// <summary>Word tags: a vector of String, or of Key with key values; an empty vector marks an unlabelled row.</summary>
+    public string LabelColumnName { get; set; } = "Label";
+    /// <summary>The sentence text; its whitespace-separated words are what the tags label.</summary>
+    public string SentenceColumnName { get; set; } = "Sentence";
+    /// <summary>The word of each token; null means the tokenizer's <c>{TokenColumnName}.WordIds</c>.</summary>
+    public string? WordIdsColumnName { get; set; }
+    /// <summary>Output column: the predicted tag of every word (vector of String, in the training tags' scheme).</summary>
+    public string PredictedLabelColumnName { get; set; } = "PredictedLabel";
+
+    internal string WordIdsColumn => WordIdsColumnName ?? TokenColumnName + ".WordIds";
+}

@@ -1,0 +1,147 @@
+using Microsoft.ML;
+using Microsoft.ML.Data;
+using Pipelines.Estimators.FineTuning;
+using Pipelines.Estimators.Pretraining;
+using Pipelines.Estimators.TokenClassification;
+using Pipelines.Transforms;
+
+namespace Pipelines.Estimators.Tests.TokenClassification;
+
+[TestClass]
+public sealed class TokenClassifierTests
+{
+    private static readonly List<SyntheticNer.Row> Train = SyntheticNer.Make(300, seed: 1);
+    private static readonly List<SyntheticNer.Row> Test = SyntheticNer.Make(80, seed: 2);
+    private static readonly TextTokenizer Tokenizer = SyntheticNer.Tokenizer(Train);
+
+    private static TokenClassifierOptions Small() => new()
+    {
+        Tokenizer = Tokenizer, Layers = 1, Hidden = 32, Heads = 2, MaxLength = 32, Epochs = 10, BatchSize = 16,
+        LearningRate = 3e-3, Device = TestDevice.Option, Seed = 3, Dropout = 0,
+    };
+
+    private static IEstimator<ITransformer> Tokenize(MLContext ml, int maxLength = 32) =>
+        ml.Transforms.Text.TokenizeSubwords("Tokens", "Sentence", Tokenizer, maxLength: maxLength);
+
+    private static List<string[]> Predictions(IDataView scored) =>
+        scored.GetColumn<VBuffer<ReadOnlyMemory<char>>>("PredictedLabel").Select(v => v.DenseValues().Select(t => t.ToString()).ToArray()).ToList();
+
+    [TestMethod]
+    public void TaggerLearnsEntitiesAndTheEvaluatorScoresThem()
+    {
+        var ml = new MLContext(seed: 1);
+        var model = Tokenize(ml).Append(ml.MulticlassClassification.Trainers.TransformerTokenClassifier(Small())).Fit(ml.Data.LoadFromEnumerable(Train));
+        var scored = model.Transform(ml.Data.LoadFromEnumerable(Test));
+        var metrics = ml.MulticlassClassification.EvaluateEntities(scored);
+        Assert.IsGreaterThan(0.9, metrics.Micro.F1, metrics.ToString());
+        CollectionAssert.AreEquivalent(new[] { "LOC", "ORG", "PER" }, metrics.PerType.Keys.ToArray());
+        var predictions = Predictions(scored);
+        for (var i = 0; i < Test.Count; i++) Assert.HasCount(Test[i].Label.Length, predictions[i], $"row {i}: one tag per word");
+
+        // The evaluator against an independent count: exact entity matches over the rows.
+        var found = Test.Select((row, i) => EntityTags.Extract(row.Label).Intersect(EntityTags.Extract(predictions[i])).Count()).Sum();
+        var gold = Test.Sum(row => EntityTags.Extract(row.Label).Count);
+        Assert.AreEqual(found / (double)gold, metrics.Micro.Recall, 1e-12);
+    }
+
+    [TestMethod]
+    public void Iob1TagsComeBackAsIob1AndTheZipPredictsTheSame()
+    {
+        var ml = new MLContext(seed: 1);
+        var train = ml.Data.LoadFromEnumerable(SyntheticNer.Make(300, seed: 1, iob1: true));
+        var model = Tokenize(ml).Append(ml.MulticlassClassification.Trainers.TransformerTokenClassifier(Small())).Fit(train);
+        var tagger = (TokenClassificationTransformer)((IEnumerable<ITransformer>)model).Last();
+        Assert.IsTrue(tagger.WritesIob1);
+        Assert.AreEqual("O", tagger.TagNames[0]);
+        Assert.IsTrue(tagger.TagNames.Skip(1).All(t => t.StartsWith("B-") || t.StartsWith("I-")));
+
+        var testRows = SyntheticNer.Make(60, seed: 2, iob1: true);
+        var test = ml.Data.LoadFromEnumerable(testRows);
+        var predictions = Predictions(model.Transform(test));
+        // In IOB1, B- appears only where an entity touches one of its type; the templates never do that.
+        Assert.IsFalse(predictions.SelectMany(p => p).Any(t => t.StartsWith("B-")), "IOB1 output has no B- here");
+        Assert.IsGreaterThan(0.9, ml.MulticlassClassification.EvaluateEntities(model.Transform(test)).Micro.F1);
+
+        var path = Path.Combine(Path.GetTempPath(), $"tagger-{Guid.NewGuid():N}.zip");
+        try
+        {
+            ml.Model.Save(model, train.Schema, path);
+            var loaded = new MLContext(seed: 9).Model.Load(path, out _);
+            var again = Predictions(loaded.Transform(test));
+            for (var i = 0; i < predictions.Count; i++) CollectionAssert.AreEqual(predictions[i], again[i], $"row {i}");
+        }
+        finally { File.Delete(path); }
+    }
+
+    [TestMethod]
+    public void KeyTagsFromMapValueToKeyWorkAndLongSentencesKeepOneTagPerWord()
+    {
+        var ml = new MLContext(seed: 1);
+        var pipeline = ml.Transforms.Conversion.MapValueToKey("Label")
+            .Append(Tokenize(ml, maxLength: 12))
+            .Append(ml.MulticlassClassification.Trainers.TransformerTokenClassifier(Small()));
+        var model = pipeline.Fit(ml.Data.LoadFromEnumerable(Train));
+        var longRow = new SyntheticNer.Row
+        {
+            Sentence = "John Smith met Mary in Paris . " + string.Join(' ', Enumerable.Repeat("prices rose again .", 10)),
+            Label = [],
+        };
+        var words = longRow.Sentence.Split(' ').Length;
+        var scored = model.Transform(ml.Data.LoadFromEnumerable(new[] { longRow }));
+        var tags = Predictions(scored)[0];
+        Assert.HasCount(words, tags);
+        Assert.IsTrue(tags.Skip(12).All(t => t == "O"), "words past the maximum length are tagged O");
+        CollectionAssert.AreEqual(new[] { "B-PER", "I-PER", "O", "B-PER", "O", "B-LOC" }, tags.Take(6).ToArray());
+    }
+
+    [TestMethod]
+    public void OneChainPretrainsOnEveryRowAndTagsWithTheTaggedOnes()
+    {
+        var ml = new MLContext(seed: 1);
+        // Two rows in three lose their tags: pretraining reads their text, the tagger skips them.
+        var rows = Train.Select((r, i) => i % 3 == 0 ? r : new SyntheticNer.Row { Sentence = r.Sentence, Label = [] }).ToList();
+        var pretrain = ml.Pretraining.MaskedLanguageModel(new MaskedLanguageModelOptions
+        {
+            Tokenizer = Tokenizer, Layers = 1, Hidden = 32, Heads = 2, MaxLength = 32, MaxSteps = 40, BatchSize = 16, Device = TestDevice.Option, Seed = 4,
+        });
+        var options = Small();
+        options.Base = EncoderSource.FromEstimator(pretrain);
+        options.Epochs = 10;
+        var logged = new List<string>();
+        ml.Log += (_, e) => { lock (logged) logged.Add(e.Message); };
+        var chain = Tokenize(ml).Append(pretrain).Append(ml.MulticlassClassification.Trainers.TransformerTokenClassifier(options));
+        var model = chain.Fit(ml.Data.LoadFromEnumerable(rows));
+
+        var tagged = rows.Count(r => r.Label.Length > 0);
+        Assert.IsTrue(logged.Any(m => m.Contains($"{rows.Count - (int)(rows.Count * 0.1):N0} training and")), "pretraining saw every row");
+        Assert.IsTrue(logged.Any(m => m.Contains($"{tagged:N0} tagged sentences ({rows.Count - tagged:N0} untagged)")), "the tagger saw the tagged ones");
+        var test = ml.Data.LoadFromEnumerable(Test);
+        Assert.IsGreaterThan(0.8, ml.MulticlassClassification.EvaluateEntities(model.Transform(test)).Micro.F1);
+
+        var path = Path.Combine(Path.GetTempPath(), $"ner-chain-{Guid.NewGuid():N}.zip");
+        try
+        {
+            ml.Model.Save(model, null, path);
+            var loaded = new MLContext().Model.Load(path, out _);
+            CollectionAssert.AreEqual(Predictions(model.Transform(test)).Select(p => string.Join(' ', p)).ToList(),
+                Predictions(loaded.Transform(test)).Select(p => string.Join(' ', p)).ToList());
+        }
+        finally { File.Delete(path); }
+    }
+
+    [TestMethod]
+    public void BadTagsFailBeforeTrainingWithTheRowNamed()
+    {
+        var ml = new MLContext(seed: 1);
+        var trainer = Tokenize(ml).Append(ml.MulticlassClassification.Trainers.TransformerTokenClassifier(Small()));
+        var mismatch = Train.Take(20).ToList();
+        mismatch[7] = new SyntheticNer.Row { Sentence = mismatch[7].Sentence, Label = mismatch[7].Label[..^1] };
+        var error = Assert.ThrowsExactly<InvalidDataException>(() => trainer.Fit(ml.Data.LoadFromEnumerable(mismatch)));
+        StringAssert.Contains(error.Message, "Row 7");
+
+        var untagged = Train.Take(20).Select(r => new SyntheticNer.Row { Sentence = r.Sentence, Label = [] });
+        Assert.ThrowsExactly<InvalidOperationException>(() => trainer.Fit(ml.Data.LoadFromEnumerable(untagged)));
+        var allOutside = Train.Take(20).Select(r => new SyntheticNer.Row { Sentence = r.Sentence, Label = r.Label.Select(_ => "O").ToArray() });
+        StringAssert.Contains(Assert.ThrowsExactly<InvalidOperationException>(() => trainer.Fit(ml.Data.LoadFromEnumerable(allOutside))).Message, "at least two tags");
+    }
+}
