@@ -7,6 +7,7 @@ var benchmarks = new Dictionary<string, Func<string[], int>>
     ["encoder-throughput"] = EncoderThroughput.Run,
     ["tokenization-throughput"] = TokenizationThroughput.Run,
     ["label-efficiency"] = LabelEfficiencyBenchmark.Run,
+    ["ner"] = NerBenchmark.Run,
 };
 if (args.Length == 0 || !benchmarks.TryGetValue(args[0], out var run))
 {

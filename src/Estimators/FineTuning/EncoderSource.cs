@@ -7,8 +7,8 @@ namespace Pipelines.Estimators.FineTuning;
 
 /// <summary>
 /// Where a fine-tuned model's encoder starts: a pretrained masked-LM (in memory, from the
-/// pretraining estimator of the same chain, or from a model zip), or nothing (random weights:
-/// training from scratch, the baseline every comparison needs).
+/// pretraining estimator of the same chain, from a model zip, or a Hugging Face bert or roberta
+/// directory), or nothing (random weights: training from scratch, the baseline every comparison needs).
 /// </summary>
 public abstract class EncoderSource
 {
@@ -37,6 +37,16 @@ public abstract class EncoderSource
             ?? (loaded as IEnumerable<ITransformer>)?.OfType<MaskedLanguageModelTransformer>().LastOrDefault();
         return found ?? throw new InvalidDataException($"Model zip '{path}' holds no masked language model.");
     });
+
+    /// <summary>
+    /// A Hugging Face model directory of a bert or roberta checkpoint: config.json, model.safetensors
+    /// (never pickle) and its tokenizer (vocab.txt, or vocab.json + merges.txt). The trainer's token
+    /// column must come from the same tokenizer: <see cref="HuggingFaceTokenizer(string)"/>.
+    /// </summary>
+    public static EncoderSource FromHuggingFace(string directory) => new Fitted(() => HuggingFaceEncoder.Load(directory));
+
+    /// <summary>The tokenizer of a Hugging Face bert or roberta directory, for the tokenization step before the trainer.</summary>
+    public static TextTokenizer HuggingFaceTokenizer(string directory) => HuggingFaceEncoder.LoadTokenizer(directory);
 
     /// <summary>The pretrained encoder, or null for random initialisation.</summary>
     internal abstract MaskedLanguageModelTransformer? Resolve();

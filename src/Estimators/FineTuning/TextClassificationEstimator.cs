@@ -102,7 +102,7 @@ public sealed class TextClassificationEstimator : IEstimator<TextClassificationT
     private (List<LabelledSequence> Train, List<LabelledSequence> Validation) Split(List<LabelledSequence> labelled, int seed) =>
         _options.ValidationData is null
             ? FineTuningRun.Split(labelled, _options.ValidationFraction, seed)
-            : (labelled, ClassificationRows.Read(_options.ValidationData, _options.TokenColumnName, _options.SegmentColumnName,
+            : (labelled, ClassificationRows.Read(ValidationColumns.Check(_options.ValidationData, _options.TokenColumnName, _options.SegmentColumnName, _options.LabelColumnName), _options.TokenColumnName, _options.SegmentColumnName,
                 _options.LabelColumnName, _binary, _options.MaxLength).Labelled);
 
     private List<LabelledSequence> PseudoLabel(BertForSequenceClassification model, List<LabelledSequence> unlabelled, int padId, int maxLength)

@@ -49,7 +49,7 @@ public sealed class CausalLanguageModelEstimator : IEstimator<CausalLanguageMode
         long[] train = stream, validation = [];
         if (_options.ValidationData is not null)
         {
-            var (validationRows, _) = TokenSequences.Read(_options.ValidationData, _options.TokenColumnName);
+            var (validationRows, _) = TokenSequences.Read(ValidationColumns.Check(_options.ValidationData, _options.TokenColumnName), _options.TokenColumnName);
             validation = SequencePacking.Concatenate(validationRows, tokenizer.SepId);
         }
         else if (_options.ValidationFraction > 0)

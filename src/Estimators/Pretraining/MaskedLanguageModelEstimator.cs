@@ -83,7 +83,7 @@ public sealed class MaskedLanguageModelEstimator : IEstimator<MaskedLanguageMode
     private (List<int[]> Train, List<int[]> Validation) Split(List<int[]> rows, MaskedLanguageModelOptions options, int seed)
     {
         if (options.ValidationData is not null)
-            return (rows, TokenSequences.Read(options.ValidationData, options.TokenColumnName).Sequences);
+            return (rows, TokenSequences.Read(ValidationColumns.Check(options.ValidationData, options.TokenColumnName), options.TokenColumnName).Sequences);
         var count = (int)(rows.Count * options.ValidationFraction);
         if (count == 0) return (rows, []);
         var order = Enumerable.Range(0, rows.Count).ToArray();

@@ -3,6 +3,7 @@ using Microsoft.ML.Data;
 using Microsoft.ML.Runtime;
 using Pipelines.Estimators.Data;
 using Pipelines.Estimators.FineTuning;
+using Pipelines.Estimators.Training;
 using Pipelines.Models;
 using Pipelines.Models.Lora;
 using Pipelines.Models.Training;
@@ -72,7 +73,7 @@ public sealed class TokenClassificationEstimator : IEstimator<TokenClassificatio
         var (train, validation) = _options.ValidationData is null
             ? FineTuningRun.Split(ToTraining(labelled, tagIndex, maxLength, channel, "training"), _options.ValidationFraction, seed)
             : (ToTraining(labelled, tagIndex, maxLength, channel, "training"),
-               ToTraining(TaggedRows.Read(_options.ValidationData, _options, withTags: true).Where(s => s.Tags is not null).ToList(), tagIndex, maxLength, channel, "validation"));
+               ToTraining(TaggedRows.Read(ValidationColumns.Check(_options.ValidationData, _options.TokenColumnName, _options.WordIdsColumn, _options.SentenceColumnName, _options.LabelColumnName), _options, withTags: true).Where(s => s.Tags is not null).ToList(), tagIndex, maxLength, channel, "validation"));
         var weights = _options.BalanceClasses
             ? FineTuningRun.InverseFrequency(train.SelectMany(r => r.Labels).Where(l => l >= 0), tagNames.Length)
             : null;

@@ -33,7 +33,10 @@ public abstract class TrainingOptions
     public double GradientClipNorm { get; set; } = 1.0;
     /// <summary>Fraction of the training data held out for validation when <see cref="ValidationData"/> is null; 0 disables validation.</summary>
     public double ValidationFraction { get; set; } = 0.1;
-    /// <summary>Separate validation data (same columns as the training data); overrides <see cref="ValidationFraction"/>.</summary>
+    /// <summary>
+    /// Separate validation data; overrides <see cref="ValidationFraction"/>. It is read as given, so it
+    /// must hold the columns this trainer reads: apply the chain's earlier steps (the tokenizer) to it first.
+    /// </summary>
     public IDataView? ValidationData { get; set; }
     /// <summary>Validate every this many steps (and at the end); 0: only at the end.</summary>
     public int EvaluateEvery { get; set; } = 200;

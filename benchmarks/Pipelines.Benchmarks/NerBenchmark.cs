@@ -1,0 +1,118 @@
+using System.Diagnostics;
+using Microsoft.ML;
+using Pipelines.Estimators.FineTuning;
+using Pipelines.Estimators.Pretraining;
+using Pipelines.Estimators.TokenClassification;
+using Pipelines.Examples.Common;
+using Pipelines.Transforms;
+
+namespace Pipelines.Benchmarks;
+
+/// <summary>
+/// NER on CoNLL-2003 (train on eng.train, select the epoch on eng.testa, report on eng.testb):
+/// (a) a masked-LM pretrained on the training sentences' text (no tags) then fine-tuned as a
+/// tagger, (b) the same tagger trained from scratch, each with 10 % and 100 % of the training
+/// sentences. Entity-level micro F1 and per-type F1 (seqeval's definition), and wall times.
+///   ner [--data=folder] [--fractions=0.1,1] [--steps=1500] [--layers=4] [--hidden=128] [--device=auto] [--out=runs/ner]
+/// </summary>
+public static class NerBenchmark
+{
+    public static int Run(string[] args)
+    {
+        string? Arg(string name) => args.FirstOrDefault(a => a.StartsWith($"--{name}="))?[(name.Length + 3)..];
+        var folder = Arg("data") ?? Conll2003.DefaultFolder
+            ?? throw new DirectoryNotFoundException("CoNLL-2003 not found: pass --data=<folder with eng.train, eng.testa, eng.testb>.");
+        var fractions = (Arg("fractions") ?? "0.1,1").Split(',').Select(double.Parse).ToArray();
+        int steps = int.Parse(Arg("steps") ?? "1500"), layers = int.Parse(Arg("layers") ?? "4"), hidden = int.Parse(Arg("hidden") ?? "128");
+        var device = Arg("device") ?? "auto";
+        var output = Arg("out") ?? Path.Combine("runs", "ner");
+        const int maxLength = 128;
+        var clock = Stopwatch.StartNew();
+
+        var train = Conll2003.Read(Path.Combine(folder, "eng.train"));
+        var dev = Conll2003.Read(Path.Combine(folder, "eng.testa"));
+        var test = Conll2003.Read(Path.Combine(folder, "eng.testb"));
+        Console.WriteLine($"CoNLL-2003: train {train.Count:N0} sentences / {train.Sum(s => s.Label.Length):N0} words, " +
+                          $"testa {dev.Count:N0} / {dev.Sum(s => s.Label.Length):N0}, testb {test.Count:N0} / {test.Sum(s => s.Label.Length):N0}");
+
+        var ml = new MLContext(seed: 1);
+        var tokenizer = WordPieceTrainer.TrainTokenizer(train.Select(s => s.Sentence),
+            new WordPieceTrainerOptions { VocabularySize = 8000, MinFrequency = 2, LowerCase = false });
+        Console.WriteLine($"cased WordPiece vocabulary of {tokenizer.VocabSize:N0} trained on the training sentences");
+
+        // (a)'s pretraining reads the training sentences' text only, a document's consecutive
+        // sentences joined into inputs of up to 100 words, as BERT pretrains on running text.
+        var chunks = Conll2003.DocumentChunks(train, 100).Select(t => new TaggedSentence { Sentence = t }).ToList();
+        var pretrainClock = Stopwatch.StartNew();
+        var pretrained = TrainingDisplay.Run("masked-LM pretraining", progress =>
+        {
+            var chain = ml.Transforms.Text.TokenizeSubwords("Tokens", nameof(TaggedSentence.Sentence), tokenizer, maxLength)
+                .Append(ml.Pretraining.MaskedLanguageModel(new MaskedLanguageModelOptions
+                {
+                    Tokenizer = tokenizer, Layers = layers, Hidden = hidden, Heads = Math.Max(2, hidden / 64), MaxLength = maxLength,
+                    MaxSteps = steps, BatchSize = 32, LearningRate = 1e-3, WarmupSteps = steps / 20, EvaluateEvery = Math.Max(50, steps / 6),
+                    LogEvery = 100, Device = device, Seed = 7, Progress = progress,
+                }))
+                .Fit(ml.Data.LoadFromEnumerable(chunks));
+            return (MaskedLanguageModelTransformer)((IEnumerable<ITransformer>)chain).Last();
+        });
+        var validations = pretrained.Training!.Validations;
+        Console.WriteLine($"pretraining on {chunks.Count:N0} text chunks: {pretrainClock.Elapsed.TotalMinutes:F1} min; validation perplexity " +
+                          $"{validations[0].Perplexity:F1} -> {validations[^1].Perplexity:F1}, masked-token accuracy {validations[^1].Accuracy:P1}");
+        LossCurves.Write(pretrained.Training, output, "pretraining", "Masked-LM pretraining on CoNLL-2003 training text");
+
+        // Validation data is read as given: tokenized here, as the chain will tokenize the training rows.
+        var tokenize = ml.Transforms.Text.TokenizeSubwords("Tokens", nameof(TaggedSentence.Sentence), tokenizer, maxLength);
+        var devData = tokenize.Fit(ml.Data.LoadFromEnumerable(dev)).Transform(ml.Data.LoadFromEnumerable(dev));
+        var testData = ml.Data.LoadFromEnumerable(test);
+        var lines = new List<string>
+        {
+            "| sentences | method | micro F1 | PER | LOC | ORG | MISC | tag accuracy | epochs run | minutes |",
+            "|---|---|---|---|---|---|---|---|---|---|",
+        };
+        foreach (var fraction in fractions)
+        {
+            var sample = Sample(train, fraction);
+            foreach (var fromPretrained in new[] { true, false })
+            {
+                var method = fromPretrained ? "pretrained + fine-tuned" : "from scratch";
+                var runClock = Stopwatch.StartNew();
+                var options = new TokenClassifierOptions
+                {
+                    Base = fromPretrained ? EncoderSource.FromTransformer(pretrained) : EncoderSource.None,
+                    Tokenizer = tokenizer, Layers = layers, Hidden = hidden, Heads = Math.Max(2, hidden / 64), MaxLength = maxLength,
+                    Epochs = fraction >= 0.5 ? 6 : 20, BatchSize = 32, LearningRate = 5e-4, Patience = 3, ValidationData = devData,
+                    LogEvery = 200, Device = device, Seed = 11,
+                };
+                var model = tokenize.Append(ml.MulticlassClassification.Trainers.TransformerTokenClassifier(options))
+                    .Fit(ml.Data.LoadFromEnumerable(sample));
+                var tagger = (TokenClassificationTransformer)((IEnumerable<ITransformer>)model).Last();
+                var metrics = ml.MulticlassClassification.EvaluateEntities(model.Transform(testData));
+                var epochsRun = tagger.Training!.Steps / (double)((sample.Count + 31) / 32);
+                Console.WriteLine($"{fraction:P0} ({sample.Count:N0} sentences) {method}: eng.testb micro F1 {metrics.Micro.F1:F4}, " +
+                                  $"{epochsRun:F1} epochs ({tagger.Training.Reason}), {runClock.Elapsed.TotalMinutes:F1} min");
+                Console.WriteLine(metrics);
+                string F(string type) => metrics.PerType.TryGetValue(type, out var s) ? s.F1.ToString("F3") : "-";
+                lines.Add($"| {fraction:P0} ({sample.Count:N0}) | {method} | {metrics.Micro.F1:F3} | {F("PER")} | {F("LOC")} | {F("ORG")} | {F("MISC")} | " +
+                          $"{metrics.TokenAccuracy:F3} | {epochsRun:F1} | {runClock.Elapsed.TotalMinutes:F1} |");
+                tagger.Dispose();
+            }
+        }
+        var table = string.Join(Environment.NewLine, lines);
+        Console.WriteLine();
+        Console.WriteLine(table);
+        Directory.CreateDirectory(output);
+        File.WriteAllText(Path.Combine(output, "results.md"), table + Environment.NewLine);
+        Console.WriteLine($"total wall time {clock.Elapsed.TotalMinutes:F1} min; results in {output}");
+        return 0;
+    }
+
+    // A seeded random fraction of the sentences (all of them at 1).
+    private static List<TaggedSentence> Sample(List<TaggedSentence> train, double fraction)
+    {
+        if (fraction >= 1) return train;
+        var order = Enumerable.Range(0, train.Count).ToArray();
+        new Random(1).Shuffle(order);
+        return order.Take((int)Math.Round(train.Count * fraction)).Order().Select(i => train[i]).ToList();
+    }
+}
