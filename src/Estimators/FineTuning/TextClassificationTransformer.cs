@@ -1,6 +1,7 @@
 using Microsoft.ML;
 using Microsoft.ML.Data;
 using Microsoft.ML.Runtime;
+using Pipelines.Estimators.Training;
 using Pipelines.Estimators.Data;
 using Pipelines.Estimators.FineTuning;
 using Pipelines.Estimators.Persistence;
@@ -21,7 +22,7 @@ namespace Pipelines.Estimators.FineTuning;
 /// PredictedLabel (Boolean). Multiclass: Score (class probabilities) and PredictedLabel (a key
 /// with the training label's names). Saves into ML.NET model zips.
 /// </summary>
-public sealed class TextClassificationTransformer : RowToRowTransformerBase, IDisposable
+public sealed class TextClassificationTransformer : RowToRowTransformerBase, IDisposable, ITrainedTransformer
 {
     internal const string LoaderSignature = "PipelinesTextClassifier";
     private readonly bool _binary;

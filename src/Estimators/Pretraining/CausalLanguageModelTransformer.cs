@@ -1,6 +1,7 @@
 using Microsoft.ML;
 using Microsoft.ML.Data;
 using Microsoft.ML.Runtime;
+using Pipelines.Estimators.Training;
 using Pipelines.Estimators.Data;
 using Pipelines.Estimators.Persistence;
 using Pipelines.Estimators.Pretraining;
@@ -23,7 +24,7 @@ namespace Pipelines.Estimators.Pretraining;
 /// embedding (mean of the last hidden states, usable as Features by any ML.NET trainer) and the
 /// model's perplexity on each row; it also generates text. Saves into ML.NET model zips.
 /// </summary>
-public sealed class CausalLanguageModelTransformer : RowToRowTransformerBase, IDisposable
+public sealed class CausalLanguageModelTransformer : RowToRowTransformerBase, IDisposable, ITrainedTransformer
 {
     internal const string LoaderSignature = "PipelinesCausalLM";
     private readonly string _tokenColumn;

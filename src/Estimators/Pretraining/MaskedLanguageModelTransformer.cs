@@ -1,6 +1,7 @@
 using Microsoft.ML;
 using Microsoft.ML.Data;
 using Microsoft.ML.Runtime;
+using Pipelines.Estimators.Training;
 using Pipelines.Estimators.Data;
 using Pipelines.Estimators.Persistence;
 using Pipelines.Estimators.Pretraining;
@@ -29,7 +30,7 @@ public sealed record MaskPrediction(string Token, int Id, float Probability);
 /// as Features by any ML.NET trainer) and the row's text with its [MASK] tokens filled in.
 /// Saves into ML.NET model zips.
 /// </summary>
-public sealed class MaskedLanguageModelTransformer : RowToRowTransformerBase, IDisposable
+public sealed class MaskedLanguageModelTransformer : RowToRowTransformerBase, IDisposable, ITrainedTransformer
 {
     internal const string LoaderSignature = "PipelinesMaskedLM";
     private readonly string _tokenColumn;

@@ -1,6 +1,7 @@
 using Microsoft.ML;
 using Microsoft.ML.Data;
 using Microsoft.ML.Runtime;
+using Pipelines.Estimators.Training;
 using Pipelines.Estimators.Data;
 using Pipelines.Estimators.Persistence;
 using Pipelines.Estimators.TokenClassification;
@@ -22,7 +23,7 @@ namespace Pipelines.Estimators.TokenClassification;
 /// are tagged O), in the scheme (IOB1 or IOB2) of the tags it was trained on. Saves into ML.NET
 /// model zips.
 /// </summary>
-public sealed class TokenClassificationTransformer : RowToRowTransformerBase, IDisposable
+public sealed class TokenClassificationTransformer : RowToRowTransformerBase, IDisposable, ITrainedTransformer
 {
     internal const string LoaderSignature = "PipelinesTokenClassifier";
     private readonly string _tokenColumn;

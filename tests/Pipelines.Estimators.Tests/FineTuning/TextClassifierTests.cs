@@ -32,6 +32,23 @@ public sealed class TextClassifierTests
     }
 
     [TestMethod]
+    public void CrossValidateFitsAndScoresEveryFold()
+    {
+        var ml = new MLContext(seed: 1);
+        var options = Small();
+        options.Epochs = 3;
+        var results = ml.BinaryClassification.CrossValidate(ml.Data.LoadFromEnumerable(Train),
+            Tokenize(ml).Append(ml.BinaryClassification.Trainers.TransformerClassifier(options)), numberOfFolds: 3);
+        Assert.HasCount(3, results);
+        foreach (var fold in results)
+        {
+            Assert.IsGreaterThan(0.9, fold.Metrics.AreaUnderRocCurve, $"fold {fold.Fold}");
+            // Each fold scored only its held-out third of the rows.
+            Assert.AreEqual(Train.Count / 3.0, fold.ScoredHoldOutSet.GetColumn<float>("Score").Count(), Train.Count * 0.1);
+        }
+    }
+
+    [TestMethod]
     public void MulticlassClassifierGivesKeyPredictionsWithLabelNames()
     {
         var ml = new MLContext(seed: 1);
