@@ -1,10 +1,7 @@
 using System.Diagnostics;
 using Microsoft.ML;
-using Pipelines.Estimators.FineTuning;
-using Pipelines.Estimators.Pretraining;
 using Pipelines.Estimators.TokenClassification;
 using Pipelines.Examples.Common;
-using Pipelines.Transforms;
 
 namespace Pipelines.Benchmarks;
 
@@ -23,10 +20,12 @@ public static class NerBenchmark
         var folder = Arg("data") ?? Conll2003.DefaultFolder
             ?? throw new DirectoryNotFoundException("CoNLL-2003 not found: pass --data=<folder with eng.train, eng.testa, eng.testb>.");
         var fractions = (Arg("fractions") ?? "0.1,1").Split(',').Select(double.Parse).ToArray();
-        int steps = int.Parse(Arg("steps") ?? "1500"), layers = int.Parse(Arg("layers") ?? "4"), hidden = int.Parse(Arg("hidden") ?? "128");
-        var device = Arg("device") ?? "auto";
+        var options = new NerOptions
+        {
+            PretrainSteps = int.Parse(Arg("steps") ?? "1500"), Layers = int.Parse(Arg("layers") ?? "4"),
+            Hidden = int.Parse(Arg("hidden") ?? "128"), Device = Arg("device") ?? "auto",
+        };
         var output = Arg("out") ?? Path.Combine("runs", "ner");
-        const int maxLength = 128;
         var clock = Stopwatch.StartNew();
 
         var train = Conll2003.Read(Path.Combine(folder, "eng.train"));
@@ -36,34 +35,18 @@ public static class NerBenchmark
                           $"testa {dev.Count:N0} / {dev.Sum(s => s.Label.Length):N0}, testb {test.Count:N0} / {test.Sum(s => s.Label.Length):N0}");
 
         var ml = new MLContext(seed: 1);
-        var tokenizer = WordPieceTrainer.TrainTokenizer(train.Select(s => s.Sentence),
-            new WordPieceTrainerOptions { VocabularySize = 8000, MinFrequency = 2, LowerCase = false });
+        var tokenizer = NerExperiment.Tokenizer(train, options);
         Console.WriteLine($"cased WordPiece vocabulary of {tokenizer.VocabSize:N0} trained on the training sentences");
-
-        // (a)'s pretraining reads the training sentences' text only, a document's consecutive
-        // sentences joined into inputs of up to 100 words, as BERT pretrains on running text.
-        var chunks = Conll2003.DocumentChunks(train, 100).Select(t => new TaggedSentence { Sentence = t }).ToList();
         var pretrainClock = Stopwatch.StartNew();
-        var pretrained = TrainingDisplay.Run("masked-LM pretraining", progress =>
-        {
-            var chain = ml.Transforms.Text.TokenizeSubwords("Tokens", nameof(TaggedSentence.Sentence), tokenizer, maxLength)
-                .Append(ml.Pretraining.MaskedLanguageModel(new MaskedLanguageModelOptions
-                {
-                    Tokenizer = tokenizer, Layers = layers, Hidden = hidden, Heads = Math.Max(2, hidden / 64), MaxLength = maxLength,
-                    MaxSteps = steps, BatchSize = 32, LearningRate = 1e-3, WarmupSteps = steps / 20, EvaluateEvery = Math.Max(50, steps / 6),
-                    LogEvery = 100, Device = device, Seed = 7, Progress = progress,
-                }))
-                .Fit(ml.Data.LoadFromEnumerable(chunks));
-            return (MaskedLanguageModelTransformer)((IEnumerable<ITransformer>)chain).Last();
-        });
+        var pretrained = TrainingDisplay.Run("masked-LM pretraining", progress => NerExperiment.Pretrain(ml, tokenizer, train, options, progress));
         var validations = pretrained.Training!.Validations;
-        Console.WriteLine($"pretraining on {chunks.Count:N0} text chunks: {pretrainClock.Elapsed.TotalMinutes:F1} min; validation perplexity " +
-                          $"{validations[0].Perplexity:F1} -> {validations[^1].Perplexity:F1}, masked-token accuracy {validations[^1].Accuracy:P1}");
+        Console.WriteLine($"pretraining on the training text ({Conll2003.DocumentChunks(train, options.ChunkWords).Count:N0} chunks): " +
+                          $"{pretrainClock.Elapsed.TotalMinutes:F1} min; validation perplexity {validations[0].Perplexity:F1} -> {validations[^1].Perplexity:F1}, " +
+                          $"masked-token accuracy {validations[^1].Accuracy:P1}");
         LossCurves.Write(pretrained.Training, output, "pretraining", "Masked-LM pretraining on CoNLL-2003 training text");
 
-        // Validation data is read as given: tokenized here, as the chain will tokenize the training rows.
-        var tokenize = ml.Transforms.Text.TokenizeSubwords("Tokens", nameof(TaggedSentence.Sentence), tokenizer, maxLength);
-        var devData = tokenize.Fit(ml.Data.LoadFromEnumerable(dev)).Transform(ml.Data.LoadFromEnumerable(dev));
+        // Validation data is read as given: tokenized here, as the chain tokenizes the training rows.
+        var devData = NerExperiment.Tokenize(ml, tokenizer, options).Fit(ml.Data.LoadFromEnumerable(dev)).Transform(ml.Data.LoadFromEnumerable(dev));
         var testData = ml.Data.LoadFromEnumerable(test);
         var lines = new List<string>
         {
@@ -72,23 +55,15 @@ public static class NerBenchmark
         };
         foreach (var fraction in fractions)
         {
-            var sample = Sample(train, fraction);
+            var sample = NerExperiment.Sample(train, fraction);
             foreach (var fromPretrained in new[] { true, false })
             {
                 var method = fromPretrained ? "pretrained + fine-tuned" : "from scratch";
                 var runClock = Stopwatch.StartNew();
-                var options = new TokenClassifierOptions
-                {
-                    Base = fromPretrained ? EncoderSource.FromTransformer(pretrained) : EncoderSource.None,
-                    Tokenizer = tokenizer, Layers = layers, Hidden = hidden, Heads = Math.Max(2, hidden / 64), MaxLength = maxLength,
-                    Epochs = fraction >= 0.5 ? 6 : 20, BatchSize = 32, LearningRate = 5e-4, Patience = 3, ValidationData = devData,
-                    LogEvery = 200, Device = device, Seed = 11,
-                };
-                var model = tokenize.Append(ml.MulticlassClassification.Trainers.TransformerTokenClassifier(options))
-                    .Fit(ml.Data.LoadFromEnumerable(sample));
+                var model = NerExperiment.Tagger(ml, tokenizer, fromPretrained ? pretrained : null, sample, devData, fraction >= 0.5 ? 6 : 20, options);
                 var tagger = (TokenClassificationTransformer)((IEnumerable<ITransformer>)model).Last();
                 var metrics = ml.MulticlassClassification.EvaluateEntities(model.Transform(testData));
-                var epochsRun = tagger.Training!.Steps / (double)((sample.Count + 31) / 32);
+                var epochsRun = tagger.Training!.Steps / (double)((sample.Count + options.BatchSize - 1) / options.BatchSize);
                 Console.WriteLine($"{fraction:P0} ({sample.Count:N0} sentences) {method}: eng.testb micro F1 {metrics.Micro.F1:F4}, " +
                                   $"{epochsRun:F1} epochs ({tagger.Training.Reason}), {runClock.Elapsed.TotalMinutes:F1} min");
                 Console.WriteLine(metrics);
@@ -105,14 +80,5 @@ public static class NerBenchmark
         File.WriteAllText(Path.Combine(output, "results.md"), table + Environment.NewLine);
         Console.WriteLine($"total wall time {clock.Elapsed.TotalMinutes:F1} min; results in {output}");
         return 0;
-    }
-
-    // A seeded random fraction of the sentences (all of them at 1).
-    private static List<TaggedSentence> Sample(List<TaggedSentence> train, double fraction)
-    {
-        if (fraction >= 1) return train;
-        var order = Enumerable.Range(0, train.Count).ToArray();
-        new Random(1).Shuffle(order);
-        return order.Take((int)Math.Round(train.Count * fraction)).Order().Select(i => train[i]).ToList();
     }
 }

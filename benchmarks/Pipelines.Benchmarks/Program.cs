@@ -8,6 +8,7 @@ var benchmarks = new Dictionary<string, Func<string[], int>>
     ["tokenization-throughput"] = TokenizationThroughput.Run,
     ["label-efficiency"] = LabelEfficiencyBenchmark.Run,
     ["ner"] = NerBenchmark.Run,
+    ["sweep"] = SweepBenchmark.Run,
 };
 if (args.Length == 0 || !benchmarks.TryGetValue(args[0], out var run))
 {

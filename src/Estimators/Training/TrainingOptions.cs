@@ -42,6 +42,8 @@ public abstract class TrainingOptions
     public int EvaluateEvery { get; set; } = 200;
     /// <summary>Stop after this many validations without improvement; 0 disables early stopping.</summary>
     public int Patience { get; set; }
+    /// <summary>What picks the best validation, for early stopping and the weights kept: loss (default) or accuracy.</summary>
+    public BestBy BestBy { get; set; } = BestBy.Loss;
     /// <summary>Write checkpoints to this directory; null: none.</summary>
     public string? CheckpointDirectory { get; set; }
     /// <summary>Steps between checkpoints; 0: only at the end.</summary>
@@ -67,7 +69,7 @@ public abstract class TrainingOptions
     {
         MaxSteps = steps ?? MaxSteps, AccumulationSteps = AccumulationSteps, GradientClipNorm = GradientClipNorm,
         Schedule = new LearningRateSchedule(Schedule, WarmupSteps >= 0 ? WarmupSteps : (steps ?? MaxSteps) / 10, steps ?? MaxSteps, MinLearningRateRatio),
-        EvaluateEvery = EvaluateEvery, EvaluateAtStart = EvaluateEvery > 0, Patience = Patience, CheckpointDirectory = CheckpointDirectory,
+        EvaluateEvery = EvaluateEvery, EvaluateAtStart = EvaluateEvery > 0, Patience = Patience, BestBy = BestBy, CheckpointDirectory = CheckpointDirectory,
         CheckpointEvery = CheckpointEvery, Resume = Resume, TimeBudget = TimeBudget, ReportEvery = 1,
         Seed = seed, Progress = progress, Cancellation = Cancellation,
     };

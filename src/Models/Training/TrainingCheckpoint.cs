@@ -7,7 +7,7 @@ namespace Pipelines.Models.Training;
 
 /// <summary>The loop's own state in a checkpoint, beside the model and optimizer files.</summary>
 /// <param name="Step">Optimizer steps done when it was written.</param>
-/// <param name="BestLoss">Best validation loss so far (infinity before the first validation).</param>
+/// <param name="BestLoss">Best validation score so far, lower is better: the loss, or minus the accuracy with <see cref="BestBy.Accuracy"/> (infinity before the first validation).</param>
 /// <param name="BestStep">Step of <paramref name="BestLoss"/>.</param>
 /// <param name="ValidationsWithoutImprovement">For early stopping.</param>
 /// <param name="ConfigJson">The model's architecture, to refuse resuming into a different one.</param>

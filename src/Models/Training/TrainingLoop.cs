@@ -109,9 +109,9 @@ public static class TrainingLoop
                 if (validation is not null)
                 {
                     validations.Add(validation);
-                    if (validation.Loss < state.BestLoss)
+                    if (Score(validation, options.BestBy) < state.BestLoss)
                     {
-                        state = state with { BestLoss = validation.Loss, BestStep = step, ValidationsWithoutImprovement = 0 };
+                        state = state with { BestLoss = Score(validation, options.BestBy), BestStep = step, ValidationsWithoutImprovement = 0 };
                         best = validation;
                         if (options.RestoreBest) checkpoints?.SaveBest(model);
                         if (options.RestoreBest && checkpoints is null) bestWeights.Keep(model);
@@ -151,6 +151,13 @@ public static class TrainingLoop
         bestWeights.Dispose();
         return new TrainingResult(state.Step, reason, reports, validations, best, clock.Elapsed);
     }
+
+    // Lower is better: the loss, or minus the accuracy.
+    private static double Score(ValidationResult validation, BestBy by) => by switch
+    {
+        BestBy.Accuracy => -(validation.Accuracy ?? throw new InvalidOperationException("Selecting the best step by accuracy, but the task's validation reports no accuracy.")),
+        _ => validation.Loss,
+    };
 
     // The best validation's weights, kept in memory when there is no checkpoint directory.
     private sealed class BestWeights : IDisposable

@@ -1,5 +1,14 @@
 namespace Pipelines.Models.Training;
 
+/// <summary>Which validation measure picks the best step (for early stopping and best-weights restore).</summary>
+public enum BestBy
+{
+    /// <summary>Lowest validation loss (the default, as Hugging Face's Trainer).</summary>
+    Loss,
+    /// <summary>Highest validation accuracy (tasks whose metric follows accuracy more than loss, e.g. tagging).</summary>
+    Accuracy,
+}
+
 /// <summary>How <see cref="TrainingLoop"/> runs. Defaults suit small models on a CPU.</summary>
 public sealed record TrainingLoopOptions
 {
@@ -15,8 +24,10 @@ public sealed record TrainingLoopOptions
     public int EvaluateEvery { get; init; }
     /// <summary>Also validate before the first step (recorded as step 0), to know the starting point.</summary>
     public bool EvaluateAtStart { get; init; }
-    /// <summary>Stop after this many validations without a new best loss; 0 disables early stopping.</summary>
+    /// <summary>Stop after this many validations without a new best; 0 disables early stopping.</summary>
     public int Patience { get; init; }
+    /// <summary>What "best" means for <see cref="Patience"/> and <see cref="RestoreBest"/>.</summary>
+    public BestBy BestBy { get; init; } = BestBy.Loss;
     /// <summary>At the end, put back the weights of the best validation (when there was validation).</summary>
     public bool RestoreBest { get; init; } = true;
     /// <summary>Write a checkpoint here every <see cref="CheckpointEvery"/> steps (and at the end); null: none.</summary>
