@@ -130,6 +130,31 @@ public sealed class TokenClassifierTests
     }
 
     [TestMethod]
+    public void HeadOnlyTaggingKeepsThePretrainedEncoderExactly()
+    {
+        var ml = new MLContext(seed: 1);
+        var data = ml.Data.LoadFromEnumerable(Train);
+        var pretrain = ml.Pretraining.MaskedLanguageModel(new MaskedLanguageModelOptions
+        {
+            Tokenizer = Tokenizer, Layers = 1, Hidden = 32, Heads = 2, MaxLength = 32, MaxSteps = 10, BatchSize = 16, Device = TestDevice.Option, Seed = 4,
+        });
+        var pretrained = (MaskedLanguageModelTransformer)((IEnumerable<ITransformer>)Tokenize(ml).Append(pretrain).Fit(data)).Last();
+        var options = Small();
+        options.Base = EncoderSource.FromTransformer(pretrained);
+        options.Strategy = FineTuneStrategy.HeadOnly;
+        options.Epochs = 1;
+        var model = Tokenize(ml).Append(ml.MulticlassClassification.Trainers.TransformerTokenClassifier(options)).Fit(data);
+        var tagger = (TokenClassificationTransformer)((IEnumerable<ITransformer>)model).Last();
+        var expected = pretrained.Model.Bert.named_parameters().ToDictionary(p => p.name, p => p.parameter);
+        var names = tagger.Model.Bert.named_parameters().Select(p => p.name).ToList();
+        Assert.IsGreaterThan(10, names.Count);
+        foreach (var (name, parameter) in tagger.Model.Bert.named_parameters())
+            Assert.AreEqual(0f, (parameter.cpu() - expected[name].cpu()).abs().max().item<float>(), name);
+        var head = tagger.Model.named_parameters().Single(p => p.name == "classifier.weight").parameter;
+        Assert.AreEqual(tagger.TagNames.Count, (int)head.shape[0]);
+    }
+
+    [TestMethod]
     public void BadTagsFailBeforeTrainingWithTheRowNamed()
     {
         var ml = new MLContext(seed: 1);
