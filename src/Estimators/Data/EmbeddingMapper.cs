@@ -22,6 +22,9 @@ internal sealed class EmbeddingMapper<T>(
     public override Delegate[] CreateGetters(DataViewRow input, Func<int, bool> activeOutput, out Action disposer)
     {
         disposer = () => { };
+        var getters = new Delegate[2];
+        // A cursor that reads neither output has not activated the token column: open nothing.
+        if (!activeOutput(0) && !activeOutput(1)) return getters;
         var tokens = input.GetGetter<VBuffer<int>>(input.Schema[_input]);
         var cache = new RowCache<(float[] Embedding, T Extra)>(input, () =>
         {
@@ -29,7 +32,6 @@ internal sealed class EmbeddingMapper<T>(
             tokens(ref buffer);
             return score(buffer.DenseValues().ToArray());
         });
-        var getters = new Delegate[2];
         if (activeOutput(0))
             getters[0] = (ValueGetter<VBuffer<float>>)((ref VBuffer<float> value) =>
             {

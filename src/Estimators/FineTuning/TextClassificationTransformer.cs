@@ -154,6 +154,9 @@ public sealed class TextClassificationTransformer : RowToRowTransformerBase, IDi
         public override Delegate[] CreateGetters(DataViewRow input, Func<int, bool> activeOutput, out Action disposer)
         {
             disposer = () => { };
+            var outputs = parent._binary ? 3 : 2;
+            // A cursor that reads no output has not activated the token column: open nothing.
+            if (!Enumerable.Range(0, outputs).Any(activeOutput)) return new Delegate[outputs];
             var tokens = input.GetGetter<VBuffer<int>>(input.Schema[_tokens]);
             var segments = _segments is int s ? input.GetGetter<VBuffer<int>>(input.Schema[s]) : null;
             var cache = new RowCache<float[]>(input, () =>

@@ -138,7 +138,10 @@ public sealed class TokenClassifierTests
         {
             Tokenizer = Tokenizer, Layers = 1, Hidden = 32, Heads = 2, MaxLength = 32, MaxSteps = 10, BatchSize = 16, Device = TestDevice.Option, Seed = 4,
         });
-        var pretrained = (MaskedLanguageModelTransformer)((IEnumerable<ITransformer>)Tokenize(ml).Append(pretrain).Fit(data)).Last();
+        var chain = Tokenize(ml).Append(pretrain).Fit(data);
+        var pretrained = (MaskedLanguageModelTransformer)((IEnumerable<ITransformer>)chain).Last();
+        // A cursor that reads only an input column (as FeaturizeText's fit does) must not need the model's columns.
+        CollectionAssert.AreEqual(Train.Select(r => r.Sentence).ToList(), chain.Transform(data).GetColumn<string>("Sentence").ToList());
         var options = Small();
         options.Base = EncoderSource.FromTransformer(pretrained);
         options.Strategy = FineTuneStrategy.HeadOnly;
