@@ -59,7 +59,7 @@ public sealed class SweepExperiment<T> where T : class, new()
                 || (_options.TimeBudget is { } limit && clock.Elapsed >= limit)) return double.NaN;
             _budget?.SetValue(point, budget);
             var parameters = Space.Describe(point);
-            var key = new SweepTrial(0, parameters, budget, 0, 0, 0, null).Key;
+            var key = SweepTrial.KeyOf(parameters, budget);
             var trial = done.TryGetValue(key, out var previous)
                 ? previous with { Id = trials.Count }
                 : Evaluate(trials.Count, point, parameters, budget, splits);

@@ -11,5 +11,8 @@ public sealed record SweepTrial(int Id, IReadOnlyDictionary<string, string> Para
     public bool Succeeded => Error is null && double.IsFinite(Metric);
 
     /// <summary>Identifies the (parameters, budget) pair; a resumed sweep finds its done trials by it.</summary>
-    public string Key => string.Join(";", Parameters.OrderBy(p => p.Key, StringComparer.Ordinal).Select(p => $"{p.Key}={p.Value}")) + $";budget={Budget}";
+    public string Key => KeyOf(Parameters, Budget);
+
+    internal static string KeyOf(IReadOnlyDictionary<string, string> parameters, int budget) =>
+        string.Join(";", parameters.OrderBy(p => p.Key, StringComparer.Ordinal).Select(p => $"{p.Key}={p.Value}")) + $";budget={budget}";
 }

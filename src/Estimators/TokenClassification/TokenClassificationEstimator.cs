@@ -54,6 +54,8 @@ public sealed class TokenClassificationEstimator : IEstimator<TokenClassificatio
         if (labelled.Count == 0)
             throw new InvalidOperationException($"No row has tags in column '{_options.LabelColumnName}': nothing to fine-tune on.");
         var iob1 = labelled.Any(s => EntityTags.OpensWithInside(s.Tags!));
+        // Training uses IOB2: convert each sentence's tags once.
+        labelled = Iob2(labelled);
         var tagNames = TagNames(labelled);
         if (tagNames.Length < 2)
             throw new InvalidOperationException($"Every word of every labelled row has the tag '{tagNames[0]}'; a tagger needs at least two tags.");
@@ -73,7 +75,7 @@ public sealed class TokenClassificationEstimator : IEstimator<TokenClassificatio
         var (train, validation) = _options.ValidationData is null
             ? FineTuningRun.Split(ToTraining(labelled, tagIndex, maxLength, channel, "training"), _options.ValidationFraction, seed)
             : (ToTraining(labelled, tagIndex, maxLength, channel, "training"),
-               ToTraining(TaggedRows.Read(ValidationColumns.Check(_options.ValidationData, _options.TokenColumnName, _options.WordIdsColumn, _options.SentenceColumnName, _options.LabelColumnName), _options, withTags: true).Where(s => s.Tags is not null).ToList(), tagIndex, maxLength, channel, "validation"));
+               ToTraining(Iob2(TaggedRows.Read(ValidationColumns.Check(_options.ValidationData, _options.TokenColumnName, _options.WordIdsColumn, _options.SentenceColumnName, _options.LabelColumnName), _options, withTags: true)), tagIndex, maxLength, channel, "validation"));
         var weights = _options.BalanceClasses
             ? FineTuningRun.InverseFrequency(train.SelectMany(r => r.Labels).Where(l => l >= 0), tagNames.Length)
             : null;
@@ -84,16 +86,21 @@ public sealed class TokenClassificationEstimator : IEstimator<TokenClassificatio
         return new TokenClassificationTransformer(_host, _options, tagNames, iob1, tokenizer.PadId, maxLength, model, result);
     }
 
+    // The tagged sentences, their tags in IOB2.
+    private static List<TaggedSentence> Iob2(List<TaggedSentence> sentences) =>
+        sentences.Where(s => s.Tags is not null).Select(s => s with { Tags = EntityTags.ToIob2(s.Tags!) }).ToList();
+
     // "O" first, then the IOB2 tags in ordinal order, so the tag set does not depend on row order.
     private static string[] TagNames(List<TaggedSentence> labelled)
     {
         var tags = new SortedSet<string>(StringComparer.Ordinal);
         foreach (var sentence in labelled)
-            foreach (var tag in EntityTags.ToIob2(sentence.Tags!)) tags.Add(tag);
+            foreach (var tag in sentence.Tags!) tags.Add(tag);
         tags.Remove(EntityTags.Outside);
         return [EntityTags.Outside, .. tags];
     }
 
+    // Sentences whose tags are already IOB2, as token-labelled training rows.
     private static List<TaggedSequence> ToTraining(List<TaggedSentence> sentences, Dictionary<string, int> tagIndex, int maxLength, IChannel channel, string what)
     {
         int unknown = 0, cut = 0, cutWords = 0;
@@ -102,7 +109,7 @@ public sealed class TokenClassificationEstimator : IEstimator<TokenClassificatio
         {
             var lost = TaggedRows.WordsWithoutToken(sentence, maxLength);
             if (lost > 0) { cut++; cutWords += lost; }
-            rows.Add(TaggedRows.ToTraining(sentence, EntityTags.ToIob2(sentence.Tags!), tagIndex, ref unknown));
+            rows.Add(TaggedRows.ToTraining(sentence, sentence.Tags!, tagIndex, ref unknown));
         }
         if (cut > 0) channel.Info($"{cut:N0} {what} sentences are longer than {maxLength} tokens: {cutWords:N0} words cut off are not trained on (predicted O).");
         if (unknown > 0) channel.Warning($"{unknown:N0} {what} words have tags never seen in the training rows; the loss skips them.");
