@@ -1,5 +1,6 @@
 using System.Diagnostics;
 using Microsoft.ML;
+using Pipelines.Estimators.Persistence;
 using Pipelines.Examples.Common;
 using Pipelines.Transforms;
 
@@ -55,7 +56,7 @@ foreach (var (name, fit) in candidates)
 
 Directory.CreateDirectory(output);
 var zip = Path.Combine(output, "embedding-sdca.zip");
-ml.Model.Save(first!, labelledData.Schema, zip);
+ml.Model.SaveAtomically(first!, labelledData.Schema, zip);
 var reloaded = new MLContext().Model.Load(zip, out _);
 var again = ml.BinaryClassification.Evaluate(reloaded.Transform(testData), nameof(Email.Label));
 Console.WriteLine($"saved the embedding + SDCA pipeline to {zip}; reloaded in a new MLContext: F1 {again.F1Score:F3}");

@@ -1,5 +1,6 @@
 using System.Diagnostics;
 using Microsoft.ML;
+using Pipelines.Estimators.Persistence;
 using Microsoft.ML.Data;
 using Pipelines.Estimators.TokenClassification;
 using Pipelines.Examples.Common;
@@ -49,7 +50,7 @@ Console.WriteLine(metrics);
 
 Directory.CreateDirectory(output);
 var zip = Path.Combine(output, "tagger.zip");
-ml.Model.Save(model, null, zip);
+ml.Model.SaveAtomically(model, null, zip);
 var loaded = new MLContext().Model.Load(zip, out _);
 var examples = new[]
 {

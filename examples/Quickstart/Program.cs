@@ -1,5 +1,6 @@
 using System.Diagnostics;
 using Microsoft.ML;
+using Pipelines.Estimators.Persistence;
 using Pipelines.Estimators.FineTuning;
 using Pipelines.Examples.Common;
 using Pipelines.Models;
@@ -54,7 +55,7 @@ var pipeline = ml.Transforms.Text.TokenizeSubwords("Tokens", nameof(Email.Text),
     }));
 var model = pipeline.Fit(ml.Data.LoadFromEnumerable(labelled));
 var zip = Path.Combine(output, "spam-classifier.zip");
-ml.Model.Save(model, ml.Data.LoadFromEnumerable(labelled).Schema, zip);
+ml.Model.SaveAtomically(model, ml.Data.LoadFromEnumerable(labelled).Schema, zip);
 Console.WriteLine();
 Console.WriteLine($"Saved {zip} ({new FileInfo(zip).Length / 1024:N0} KB); loading it in a new MLContext:");
 var other = new MLContext();

@@ -77,9 +77,7 @@ public sealed class TextClassificationTransformer : RowToRowTransformerBase, IDi
         return nn.functional.softmax(Model.Forward(ids, null, segs), -1)[0].to(ScalarType.Float32).cpu().data<float>().ToArray();
     }
 
-    private static VersionInfo GetVersionInfo() => new(
-        modelSignature: "PLTXTCLS", verWrittenCur: 0x00010001, verReadableCur: 0x00010001, verWeCanReadBack: 0x00010001,
-        loaderSignature: LoaderSignature, loaderAssemblyName: typeof(TextClassificationTransformer).Assembly.FullName);
+    private static VersionInfo GetVersionInfo() => ModelStreams.Version("PLTXTCLS", LoaderSignature, typeof(TextClassificationTransformer));
 
     /// <inheritdoc/>
     protected override void SaveModel(ModelSaveContext ctx)

@@ -1,4 +1,6 @@
+using System.Security.Cryptography;
 using Microsoft.ML;
+using Microsoft.ML.Runtime;
 using Pipelines.Models;
 using Pipelines.Models.Checkpoints;
 using Pipelines.Models.Lora;
@@ -10,7 +12,9 @@ namespace Pipelines.Estimators.Persistence;
 /// <summary>
 /// The thin layer between ML.NET's model-zip streams and this library's models: a model
 /// transformer's entry in a zip holds its architecture (JSON), its tokenizer (self-contained bytes)
-/// and its weights (safetensors, validated on load), each in a named binary stream.
+/// and its weights (safetensors, validated on load), each in a named binary stream that starts with
+/// the SHA-256 of the rest, so a zip whose weights were modified or damaged after saving is refused
+/// instead of predicting with them.
 /// </summary>
 internal static class ModelStreams
 {
@@ -18,26 +22,34 @@ internal static class ModelStreams
     private const string TokenizerStream = "Tokenizer.bin";
     private const string WeightsStream = "Weights.safetensors";
 
+    /// <summary>First format: the same streams without checksums (still read).</summary>
+    private const uint UncheckedVersion = 0x00010001;
+    /// <summary>Current format: every stream is prefixed with the SHA-256 of its payload.</summary>
+    private const uint ChecksummedVersion = 0x00010002;
+    private const int HashLength = 32;
+
+    /// <summary>The version stamp shared by this library's model transformers (they all write these streams).</summary>
+    public static VersionInfo Version(string modelSignature, string loaderSignature, Type transformer) => new(
+        modelSignature: modelSignature, verWrittenCur: ChecksummedVersion, verReadableCur: ChecksummedVersion,
+        verWeCanReadBack: UncheckedVersion, loaderSignature: loaderSignature, loaderAssemblyName: transformer.Assembly.FullName);
+
     public static void SaveConfig(ModelSaveContext ctx, TransformerConfig config) =>
-        ctx.SaveBinaryStream(ConfigStream, writer => writer.Write(config.ToJson()));
+        Save(ctx, ConfigStream, stream => { using var writer = new BinaryWriter(stream, System.Text.Encoding.UTF8, leaveOpen: true); writer.Write(config.ToJson()); });
 
     public static TransformerConfig LoadConfig(ModelLoadContext ctx)
     {
         string? json = null;
-        if (!ctx.TryLoadBinaryStream(ConfigStream, reader => json = reader.ReadString()) || json is null)
-            throw new InvalidDataException($"The model zip lacks the '{ConfigStream}' stream of a transformer model.");
-        return TransformerConfig.FromJson(json);
+        Load(ctx, ConfigStream, stream => { using var reader = new BinaryReader(stream, System.Text.Encoding.UTF8, leaveOpen: true); json = reader.ReadString(); });
+        return TransformerConfig.FromJson(json!);
     }
 
-    public static void SaveTokenizer(ModelSaveContext ctx, TextTokenizer tokenizer) =>
-        ctx.SaveBinaryStream(TokenizerStream, writer => tokenizer.Save(writer.BaseStream));
+    public static void SaveTokenizer(ModelSaveContext ctx, TextTokenizer tokenizer) => Save(ctx, TokenizerStream, tokenizer.Save);
 
     public static TextTokenizer LoadTokenizer(ModelLoadContext ctx)
     {
         TextTokenizer? tokenizer = null;
-        if (!ctx.TryLoadBinaryStream(TokenizerStream, reader => tokenizer = TextTokenizer.Load(reader.BaseStream)) || tokenizer is null)
-            throw new InvalidDataException($"The model zip lacks the '{TokenizerStream}' stream of a transformer model.");
-        return tokenizer;
+        Load(ctx, TokenizerStream, stream => tokenizer = TextTokenizer.Load(stream));
+        return tokenizer!;
     }
 
     /// <summary>
@@ -50,7 +62,7 @@ internal static class ModelStreams
         if (model.modules().OfType<LoraLinear>().Any(l => l.HasAdapter && !l.IsMerged))
             throw new InvalidOperationException("Merge the LoRA adapters (Adapters.Merge) before saving the model.");
         var state = model.state_dict().Where(p => !p.Key.Contains(".lora_", StringComparison.Ordinal));
-        ctx.SaveBinaryStream(WeightsStream, writer => SafeTensors.Save(writer.BaseStream, state, new Dictionary<string, string> { ["format"] = "pt" }));
+        Save(ctx, WeightsStream, stream => SafeTensors.Save(stream, state, new Dictionary<string, string> { ["format"] = "pt" }));
     }
 
     /// <summary>
@@ -59,8 +71,35 @@ internal static class ModelStreams
     /// </summary>
     public static void LoadWeights(ModelLoadContext ctx, torch.nn.Module model)
     {
-        if (!ctx.TryLoadBinaryStream(WeightsStream, reader => { using var file = SafeTensors.Read(reader.BaseStream); SafeTensors.LoadInto(model, file); }))
-            throw new InvalidDataException($"The model zip lacks the '{WeightsStream}' stream of a transformer model.");
+        Load(ctx, WeightsStream, stream => { using var file = SafeTensors.Read(stream); SafeTensors.LoadInto(model, file); });
         model.to(ComputeDevice.Resolve(ComputeDevice.Auto));
+    }
+
+    private static void Save(ModelSaveContext ctx, string name, Action<Stream> write)
+    {
+        using var payload = new MemoryStream();
+        write(payload);
+        var bytes = new ArraySegment<byte>(payload.GetBuffer(), 0, (int)payload.Length);
+        var hash = SHA256.HashData(bytes);
+        ctx.SaveBinaryStream(name, writer => { writer.Write(hash); writer.Write(bytes); });
+    }
+
+    /// <summary>Reads stream <paramref name="name"/>, checking its SHA-256 first when the zip's format has one.</summary>
+    /// <exception cref="InvalidDataException">The stream is missing or fails its checksum.</exception>
+    private static void Load(ModelLoadContext ctx, string name, Action<Stream> read)
+    {
+        var checksummed = ctx.Header.ModelVerWritten >= ChecksummedVersion;
+        var found = ctx.TryLoadBinaryStream(name, reader =>
+        {
+            if (!checksummed) { read(reader.BaseStream); return; }
+            using var buffer = new MemoryStream();
+            reader.BaseStream.CopyTo(buffer);
+            var bytes = buffer.GetBuffer().AsSpan(0, (int)buffer.Length);
+            if (bytes.Length < HashLength || !SHA256.HashData(bytes[HashLength..]).AsSpan().SequenceEqual(bytes[..HashLength]))
+                throw new InvalidDataException(
+                    $"The model zip's '{name}' stream fails its SHA-256 checksum: the file was modified or damaged after it was saved.");
+            read(new MemoryStream(buffer.GetBuffer(), HashLength, bytes.Length - HashLength, writable: false));
+        });
+        if (!found) throw new InvalidDataException($"The model zip lacks the '{name}' stream of a transformer model.");
     }
 }

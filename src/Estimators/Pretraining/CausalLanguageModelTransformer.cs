@@ -84,9 +84,7 @@ public sealed class CausalLanguageModelTransformer : RowToRowTransformerBase, ID
     }
 
     // Persistence: column names, then the architecture, tokenizer and weights streams.
-    private static VersionInfo GetVersionInfo() => new(
-        modelSignature: "PLCAUSLM", verWrittenCur: 0x00010001, verReadableCur: 0x00010001, verWeCanReadBack: 0x00010001,
-        loaderSignature: LoaderSignature, loaderAssemblyName: typeof(CausalLanguageModelTransformer).Assembly.FullName);
+    private static VersionInfo GetVersionInfo() => ModelStreams.Version("PLCAUSLM", LoaderSignature, typeof(CausalLanguageModelTransformer));
 
     /// <inheritdoc/>
     protected override void SaveModel(ModelSaveContext ctx)

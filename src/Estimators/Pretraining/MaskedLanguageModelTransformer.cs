@@ -125,9 +125,7 @@ public sealed class MaskedLanguageModelTransformer : RowToRowTransformerBase, ID
         return (embedding, Tokenizer.Decode(filled).AsMemory());
     }
 
-    private static VersionInfo GetVersionInfo() => new(
-        modelSignature: "PLMASKLM", verWrittenCur: 0x00010001, verReadableCur: 0x00010001, verWeCanReadBack: 0x00010001,
-        loaderSignature: LoaderSignature, loaderAssemblyName: typeof(MaskedLanguageModelTransformer).Assembly.FullName);
+    private static VersionInfo GetVersionInfo() => ModelStreams.Version("PLMASKLM", LoaderSignature, typeof(MaskedLanguageModelTransformer));
 
     /// <inheritdoc/>
     protected override void SaveModel(ModelSaveContext ctx)

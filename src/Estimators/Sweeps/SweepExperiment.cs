@@ -3,6 +3,7 @@ using System.Reflection;
 using Microsoft.ML;
 using Microsoft.ML.Runtime;
 using Pipelines.Estimators.Training;
+using Pipelines.Estimators.Persistence;
 
 namespace Pipelines.Estimators.Sweeps;
 
@@ -89,7 +90,7 @@ public sealed class SweepExperiment<T> where T : class, new()
             {
                 var ml = new MLContext(_options.Seed);
                 model = _pipeline(ml, bestParameters).Fit(data);
-                if (_options.ModelPath is { } zip) ml.Model.Save(model, data.Schema, zip);
+                if (_options.ModelPath is { } zip) ml.Model.SaveAtomically(model, data.Schema, zip);
             }
         }
         return new SweepResult<T>(trials, best, bestParameters, model, _options.MetricName, _options.Maximize, clock.Elapsed);

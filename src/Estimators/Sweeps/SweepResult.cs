@@ -1,3 +1,4 @@
+using Pipelines.Models.Checkpoints;
 using System.Globalization;
 using System.Text;
 using System.Text.Json;
@@ -71,7 +72,7 @@ internal static class SweepFiles
         NumberHandling = System.Text.Json.Serialization.JsonNumberHandling.AllowNamedFloatingPointLiterals };
 
     public static void WriteJson(string path, IReadOnlyList<SweepTrial> trials) =>
-        WriteAtomically(path, JsonSerializer.Serialize(trials.Select(t => new TrialRecord(t.Id, new(t.Parameters), t.Budget, t.Metric, t.Seconds, t.Steps, t.Error)).ToList(), Json));
+        AtomicFile.WriteAllText(path, JsonSerializer.Serialize(trials.Select(t => new TrialRecord(t.Id, new(t.Parameters), t.Budget, t.Metric, t.Seconds, t.Steps, t.Error)).ToList(), Json));
 
     public static List<SweepTrial> ReadJson(string path)
     {
@@ -93,19 +94,10 @@ internal static class SweepFiles
         lines.AddRange(trials.Select(t => string.Join(",", [t.Id.ToString(CultureInfo.InvariantCulture), .. names.Select(n => Quote(t.Parameters.GetValueOrDefault(n, ""))),
             t.Budget.ToString(CultureInfo.InvariantCulture), t.Metric.ToString("R", CultureInfo.InvariantCulture), t.Steps.ToString(CultureInfo.InvariantCulture),
             t.Seconds.ToString("F2", CultureInfo.InvariantCulture), Quote(t.Error ?? "")])));
-        WriteAtomically(path, string.Join(Environment.NewLine, lines) + Environment.NewLine);
+        AtomicFile.WriteAllText(path, string.Join(Environment.NewLine, lines) + Environment.NewLine);
     }
 
     private static string Quote(string value) => value.IndexOfAny([',', '"', '\n', '\r']) < 0 ? value : "\"" + value.Replace("\"", "\"\"") + "\"";
-
-    private static void WriteAtomically(string path, string content)
-    {
-        var directory = Path.GetDirectoryName(Path.GetFullPath(path))!;
-        Directory.CreateDirectory(directory);
-        var temporary = Path.Combine(directory, $".{Path.GetFileName(path)}.{Guid.NewGuid():N}.tmp");
-        File.WriteAllText(temporary, content);
-        File.Move(temporary, path, overwrite: true);
-    }
 
     private sealed record TrialRecord(int Id, Dictionary<string, string>? Parameters, int Budget, double Metric, double Seconds, long Steps, string? Error);
 }

@@ -88,9 +88,7 @@ public sealed class TokenClassificationTransformer : RowToRowTransformerBase, ID
         return _iob1 ? EntityTags.ToIob1(tags) : EntityTags.ToIob2(tags);
     }
 
-    private static VersionInfo GetVersionInfo() => new(
-        modelSignature: "PLTOKCLS", verWrittenCur: 0x00010001, verReadableCur: 0x00010001, verWeCanReadBack: 0x00010001,
-        loaderSignature: LoaderSignature, loaderAssemblyName: typeof(TokenClassificationTransformer).Assembly.FullName);
+    private static VersionInfo GetVersionInfo() => ModelStreams.Version("PLTOKCLS", LoaderSignature, typeof(TokenClassificationTransformer));
 
     /// <inheritdoc/>
     protected override void SaveModel(ModelSaveContext ctx)

@@ -43,8 +43,10 @@ public sealed class TrainingCheckpoint(string directory)
         var final = Path.Combine(Directory, name);
         if (System.IO.Directory.Exists(final)) System.IO.Directory.Delete(final, recursive: true);
         System.IO.Directory.Move(staging, final);
-        WriteAtomically(Path.Combine(Directory, Latest), name);
-        foreach (var old in System.IO.Directory.GetDirectories(Directory, "step-*").Where(d => Path.GetFileName(d) != name))
+        AtomicFile.WriteAllText(Path.Combine(Directory, Latest), name);
+        // Older checkpoints, and staging folders of a run that was killed while writing one, go.
+        foreach (var old in System.IO.Directory.GetDirectories(Directory, "step-*").Where(d => Path.GetFileName(d) != name)
+                     .Concat(System.IO.Directory.GetDirectories(Directory, ".step-*.tmp")))
             System.IO.Directory.Delete(old, recursive: true);
     }
 
@@ -82,12 +84,5 @@ public sealed class TrainingCheckpoint(string directory)
         SafeTensors.LoadInto(model, Path.Combine(folder, ModelFile));
         optimizer.load_state_dict(Path.Combine(folder, OptimizerFile));
         return state;
-    }
-
-    private static void WriteAtomically(string path, string text)
-    {
-        var temp = path + $".{Guid.NewGuid():N}.tmp";
-        File.WriteAllText(temp, text);
-        File.Move(temp, path, overwrite: true);
     }
 }

@@ -1,0 +1,60 @@
+using Microsoft.ML;
+using Pipelines.Estimators.FineTuning;
+using Pipelines.Estimators.Pretraining;
+using Pipelines.Transforms;
+
+namespace Pipelines.Estimators.Tests.Reliability;
+
+/// <summary>Tiny fitted pipelines and their zips, made once per test run, for the reliability tests.</summary>
+internal static class TinyModels
+{
+    public static readonly List<SyntheticMail.Mail> Mails = SyntheticMail.Make(200, seed: 11);
+    public static readonly TextTokenizer Tokenizer = SyntheticMail.Tokenizer(Mails);
+
+    private static readonly Lazy<byte[]> MaskedLmZipBytes = new(() => Save(MaskedLmPipeline()));
+    private static readonly Lazy<byte[]> ClassifierZipBytes = new(() => Save(ClassifierPipeline()));
+
+    /// <summary>Tokenizer and a 1-layer masked LM trained for a few steps, saved as a model zip.</summary>
+    public static byte[] MaskedLmZip => MaskedLmZipBytes.Value;
+
+    /// <summary>Tokenizer and a 1-layer binary text classifier, saved as a model zip.</summary>
+    public static byte[] ClassifierZip => ClassifierZipBytes.Value;
+
+    public static IDataView Data(MLContext ml, IEnumerable<SyntheticMail.Mail>? mails = null) => ml.Data.LoadFromEnumerable(mails ?? Mails);
+
+    public static ITransformer Load(MLContext ml, byte[] zip)
+    {
+        using var stream = new MemoryStream(zip, writable: false);
+        return ml.Model.Load(stream, out _);
+    }
+
+    private static IEstimator<ITransformer> Tokenize(MLContext ml) => ml.Transforms.Text.TokenizeSubwords("Tokens", "Text", Tokenizer, maxLength: 24);
+
+    private static (ITransformer, IDataView) MaskedLmPipeline()
+    {
+        var ml = new MLContext(seed: 1);
+        var data = Data(ml);
+        return (Tokenize(ml).Append(ml.Pretraining.MaskedLanguageModel(new MaskedLanguageModelOptions
+        {
+            Tokenizer = Tokenizer, Layers = 1, Hidden = 16, Heads = 2, MaxLength = 24, MaxSteps = 4, BatchSize = 8, Device = "cpu", Seed = 1,
+        })).Fit(data), data);
+    }
+
+    private static (ITransformer, IDataView) ClassifierPipeline()
+    {
+        var ml = new MLContext(seed: 1);
+        var data = Data(ml);
+        return (Tokenize(ml).Append(ml.BinaryClassification.Trainers.TransformerClassifier(new TextClassifierOptions
+        {
+            Tokenizer = Tokenizer, Layers = 1, Hidden = 16, Heads = 2, MaxLength = 24, Epochs = 2, BatchSize = 16,
+            LearningRate = 2e-3, Device = "cpu", Seed = 1, Dropout = 0,
+        })).Fit(data), data);
+    }
+
+    private static byte[] Save((ITransformer Model, IDataView Data) fitted)
+    {
+        using var stream = new MemoryStream();
+        new MLContext().Model.Save(fitted.Model, fitted.Data.Schema, stream);
+        return stream.ToArray();
+    }
+}
