@@ -1,4 +1,5 @@
 using System.Text.Json;
+using System.Text.Json.Serialization;
 using Pipelines.Models.Checkpoints;
 using TorchSharp.Modules;
 using static TorchSharp.torch;
@@ -27,6 +28,9 @@ public sealed class TrainingCheckpoint(string directory)
     private const string StateFile = "state.json";
     private const string BestFile = "best.safetensors";
 
+    // The best loss is +infinity until the first validation: written as "Infinity", not refused.
+    private static readonly JsonSerializerOptions Json = new() { NumberHandling = JsonNumberHandling.AllowNamedFloatingPointLiterals };
+
     /// <summary>The checkpoint directory.</summary>
     public string Directory { get; } = directory;
 
@@ -39,7 +43,7 @@ public sealed class TrainingCheckpoint(string directory)
         System.IO.Directory.CreateDirectory(staging);
         SafeTensors.SaveModule(model, Path.Combine(staging, ModelFile));
         optimizer.save_state_dict(Path.Combine(staging, OptimizerFile));
-        File.WriteAllText(Path.Combine(staging, StateFile), JsonSerializer.Serialize(state));
+        File.WriteAllText(Path.Combine(staging, StateFile), JsonSerializer.Serialize(state, Json));
         var final = Path.Combine(Directory, name);
         if (System.IO.Directory.Exists(final)) System.IO.Directory.Delete(final, recursive: true);
         System.IO.Directory.Move(staging, final);
@@ -77,7 +81,7 @@ public sealed class TrainingCheckpoint(string directory)
         if (!File.Exists(statePath))
             throw new InvalidDataException($"Checkpoint '{folder}' named by '{pointer}' is missing {StateFile}.");
         LoopState state;
-        try { state = JsonSerializer.Deserialize<LoopState>(File.ReadAllText(statePath)) ?? throw new InvalidDataException("empty"); }
+        try { state = JsonSerializer.Deserialize<LoopState>(File.ReadAllText(statePath), Json) ?? throw new InvalidDataException("empty"); }
         catch (JsonException e) { throw new InvalidDataException($"Checkpoint state '{statePath}' is not valid JSON: {e.Message}", e); }
         if (state.ConfigJson != configJson)
             throw new InvalidDataException($"Checkpoint '{folder}' was written for a different model architecture; refusing to resume.");
