@@ -30,8 +30,21 @@ public sealed class CharacterVocabulary
         new(texts.SelectMany(t => Scalars(t ?? "")));
 
     /// <summary>Restores a vocabulary from <see cref="Symbols"/>.</summary>
-    public static CharacterVocabulary FromSymbols(IEnumerable<string> symbols) =>
-        new(symbols.Select(s => Scalars(s).Single() is var c && c >= 0 ? c : throw new InvalidDataException($"Vocabulary symbol '{s}' is not one Unicode character.")));
+    /// <exception cref="InvalidDataException">A symbol is not one character, or the symbols are not in the strictly increasing order <see cref="Symbols"/> gives (a damaged vocabulary, whose ids would shift).</exception>
+    public static CharacterVocabulary FromSymbols(IEnumerable<string> symbols)
+    {
+        var scalars = new List<int>();
+        foreach (var symbol in symbols)
+        {
+            var characters = Scalars(symbol).Take(2).ToList();
+            if (characters is not [var c] || c < 0)
+                throw new InvalidDataException($"Vocabulary symbol '{symbol}' is not one Unicode character.");
+            if (scalars.Count > 0 && c <= scalars[^1])
+                throw new InvalidDataException($"Vocabulary symbol '{symbol}' (id {scalars.Count}) is out of order or repeated: the saved ids would not be reproduced.");
+            scalars.Add(c);
+        }
+        return new(scalars);
+    }
 
     /// <summary>The characters in id order, for saving.</summary>
     public IReadOnlyList<string> Symbols => _symbols.Select(char.ConvertFromUtf32).ToArray();

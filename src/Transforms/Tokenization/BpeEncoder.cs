@@ -70,6 +70,8 @@ internal sealed partial class BpeEncoder : OffsetEncoder
         var unknown = reader.ReadString();
         var vocab = TokenizerFormat.ReadBytes(reader, "BPE vocab.json");
         var merges = TokenizerFormat.ReadBytes(reader, "BPE merges.txt");
+        if (!byteLevel && unknown.Length == 0)
+            throw new InvalidDataException("Saved BPE tokenizer is neither byte-level nor has an unknown token: it was damaged.");
         return Create(vocab, merges, byteLevel, unknown.Length == 0 ? null : unknown);
     }
 
@@ -97,6 +99,7 @@ internal sealed partial class BpeEncoder : OffsetEncoder
     private static List<string> ParseMerges(byte[] file, Dictionary<string, int> vocabulary)
     {
         var merges = new List<string>();
+        var seen = new HashSet<string>(StringComparer.Ordinal);
         using var reader = new StreamReader(new MemoryStream(file), Encoding.UTF8);
         var number = 0;
         while (reader.ReadLine() is { } line)
@@ -106,8 +109,11 @@ internal sealed partial class BpeEncoder : OffsetEncoder
             var parts = line.Split(' ');
             if (parts.Length != 2 || parts[0].Length == 0 || parts[1].Length == 0)
                 throw new InvalidDataException($"BPE merges.txt line {number} is not two tokens separated by one space: '{line}'.");
+            if (parts.FirstOrDefault(p => !vocabulary.ContainsKey(p)) is { } missing)
+                throw new InvalidDataException($"BPE merges.txt line {number} merges '{missing}', which vocab.json lacks.");
             if (!vocabulary.ContainsKey(parts[0] + parts[1]))
                 throw new InvalidDataException($"BPE merges.txt line {number} merges into '{parts[0] + parts[1]}', which vocab.json lacks.");
+            if (!seen.Add(line)) throw new InvalidDataException($"BPE merges.txt line {number} repeats the merge '{line}'.");
             merges.Add(line);
         }
         return merges;

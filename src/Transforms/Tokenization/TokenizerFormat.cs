@@ -45,6 +45,11 @@ internal static class TokenizerFormat
         {
             throw new InvalidDataException("Saved tokenizer is truncated.", e);
         }
+        catch (Exception e) when (e is FormatException or IOException)
+        {
+            // BinaryReader's own refusals: a malformed string length, a negative one.
+            throw new InvalidDataException($"Saved tokenizer is malformed: {e.Message}", e);
+        }
     }
 
     public static void WriteEncoder(BinaryWriter writer, SubwordEncoder encoder)
@@ -78,6 +83,10 @@ internal static class TokenizerFormat
     {
         var length = reader.ReadInt32();
         if (length < 0 || length > MaxFileBytes) throw new InvalidDataException($"Saved tokenizer's {what} claims {length} bytes.");
+        // A damaged length must not make us allocate a gigabyte before finding the data short.
+        var stream = reader.BaseStream;
+        if (stream.CanSeek && length > stream.Length - stream.Position)
+            throw new InvalidDataException($"Saved tokenizer's {what} is truncated: it claims {length} bytes, {stream.Length - stream.Position} remain.");
         var bytes = reader.ReadBytes(length);
         if (bytes.Length != length) throw new InvalidDataException($"Saved tokenizer's {what} is truncated: {bytes.Length} of {length} bytes.");
         return bytes;
