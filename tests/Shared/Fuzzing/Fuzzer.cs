@@ -2,7 +2,7 @@ using System.Diagnostics;
 
 namespace Pipelines.Tests.Fuzzing;
 
-/// <summary>What a fuzz run saw: how many mutants loaded, how many were refused and with which exceptions.</summary>
+/// <summary>What a fuzz run saw: how many mutants loaded, how many were refused and with which exceptions (the innermost, the cause).</summary>
 internal sealed record FuzzReport(int Seed, int Iterations, int Loaded, int Refused, IReadOnlyDictionary<string, int> Refusals, TimeSpan Slowest, TimeSpan Total)
 {
     public override string ToString() =>
@@ -48,17 +48,26 @@ internal static class Fuzzer
             catch (Exception e) when (isClean(e))
             {
                 refused++;
-                var name = e.GetType().Name;
+                var root = e;
+                while (root.InnerException is { } inner) root = inner;
+                var name = root.GetType().Name; // the cause, not ML.NET's TargetInvocationException around it
                 refusals[name] = refusals.GetValueOrDefault(name) + 1;
             }
             catch (Exception e)
             {
-                throw new AssertFailedException($"seed {seed}, mutant {i} ({description}): {e.GetType().Name}: {e.Message}", e);
+                throw new AssertFailedException($"seed {seed}, mutant {i} ({description}): {Chain(e)}", e);
             }
             if (clock.Elapsed > slowest) slowest = clock.Elapsed;
             if (clock.Elapsed > limit)
                 throw new AssertFailedException($"seed {seed}, mutant {i} ({description}) took {clock.Elapsed.TotalSeconds:F1} s");
         }
         return new FuzzReport(seed, iterations, loaded, refused, refusals, slowest, total.Elapsed);
+    }
+
+    private static string Chain(Exception e)
+    {
+        var parts = new List<string>();
+        for (Exception? x = e; x is not null; x = x.InnerException) parts.Add($"{x.GetType().Name}: {x.Message}");
+        return string.Join(" <- ", parts) + Environment.NewLine + e;
     }
 }
