@@ -30,7 +30,6 @@ public sealed class CausalLanguageModelTransformer : RowToRowTransformerBase, ID
     private readonly string _tokenColumn;
     private readonly string _embeddingColumn;
     private readonly string _perplexityColumn;
-    private readonly object _inferenceLock = new();
 
     /// <summary>The decoder (in eval mode).</summary>
     public GptLanguageModel Model { get; }
@@ -62,8 +61,8 @@ public sealed class CausalLanguageModelTransformer : RowToRowTransformerBase, ID
     {
         var ids = Tokenizer.Encode(prompt, maxLength: int.MaxValue, addSpecialTokens: false).Ids;
         if (ids.Length == 0) ids = [Tokenizer.SepId];
-        lock (_inferenceLock)
-            return Tokenizer.Decode(TextGeneration.Generate(Model, ids, options ?? new GenerationOptions()));
+        // The model is in eval mode and generation keeps its state in locals: threads may call this at once.
+        return Tokenizer.Decode(TextGeneration.Generate(Model, ids, options ?? new GenerationOptions()));
     }
 
     /// <summary>Embedding and perplexity of one token sequence (truncated to the model's context).</summary>

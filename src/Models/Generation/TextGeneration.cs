@@ -22,8 +22,10 @@ public static class TextGeneration
         var generated = new List<int>();
         using var generator = new Generator((ulong)options.Seed, CPU);
         using var _ = no_grad();
+        // Dropout off while generating; a model already in eval mode (the usual case, and the one that
+        // serves other threads) is not touched, so concurrent callers share it read-only.
         var wasTraining = model.training;
-        model.eval();
+        if (wasTraining) model.eval();
         try
         {
             for (var i = 0; i < options.MaxNewTokens; i++)
@@ -39,7 +41,7 @@ public static class TextGeneration
         }
         finally
         {
-            model.train(wasTraining);
+            if (wasTraining) model.train();
         }
         return generated;
     }

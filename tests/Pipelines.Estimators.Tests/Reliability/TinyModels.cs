@@ -13,12 +13,16 @@ internal static class TinyModels
 
     private static readonly Lazy<byte[]> MaskedLmZipBytes = new(() => Save(MaskedLmPipeline()));
     private static readonly Lazy<byte[]> ClassifierZipBytes = new(() => Save(ClassifierPipeline()));
+    private static readonly Lazy<byte[]> CausalLmZipBytes = new(() => Save(CausalLmPipeline()));
 
     /// <summary>Tokenizer and a 1-layer masked LM trained for a few steps, saved as a model zip.</summary>
     public static byte[] MaskedLmZip => MaskedLmZipBytes.Value;
 
     /// <summary>Tokenizer and a 1-layer binary text classifier, saved as a model zip.</summary>
     public static byte[] ClassifierZip => ClassifierZipBytes.Value;
+
+    /// <summary>Word-piece tokenizer and a 1-layer causal LM trained for a few steps on the mails, saved as a model zip.</summary>
+    public static byte[] CausalLmZip => CausalLmZipBytes.Value;
 
     public static IDataView Data(MLContext ml, IEnumerable<SyntheticMail.Mail>? mails = null) => ml.Data.LoadFromEnumerable(mails ?? Mails);
 
@@ -37,6 +41,16 @@ internal static class TinyModels
         return (Tokenize(ml).Append(ml.Pretraining.MaskedLanguageModel(new MaskedLanguageModelOptions
         {
             Tokenizer = Tokenizer, Layers = 1, Hidden = 16, Heads = 2, MaxLength = 24, MaxSteps = 4, BatchSize = 8, Device = "cpu", Seed = 1,
+        })).Fit(data), data);
+    }
+
+    private static (ITransformer, IDataView) CausalLmPipeline()
+    {
+        var ml = new MLContext(seed: 1);
+        var data = Data(ml);
+        return (Tokenize(ml).Append(ml.Pretraining.CausalLanguageModel(new CausalLanguageModelOptions
+        {
+            Tokenizer = Tokenizer, Layers = 1, Hidden = 16, Heads = 2, BlockSize = 24, MaxSteps = 4, BatchSize = 8, Device = "cpu", Seed = 1,
         })).Fit(data), data);
     }
 
