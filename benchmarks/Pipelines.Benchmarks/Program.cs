@@ -9,6 +9,7 @@ var benchmarks = new Dictionary<string, Func<string[], int>>
     ["label-efficiency"] = LabelEfficiencyBenchmark.Run,
     ["ner"] = NerBenchmark.Run,
     ["sweep"] = SweepBenchmark.Run,
+    ["memory"] = MemoryBenchmark.Run,
 };
 if (args.Length == 0 || !benchmarks.TryGetValue(args[0], out var run))
 {

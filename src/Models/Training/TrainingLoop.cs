@@ -76,7 +76,7 @@ public static class TrainingLoop
             Seeding.SeedTorch(options.Seed * 1_000_003L + step);
             model.train();
             learningRate = options.Schedule.Apply(optimizer, step);
-            optimizer.zero_grad();
+            using (NewDisposeScope()) optimizer.zero_grad(); // it wraps each parameter's gradient in a new handle
             double stepLoss = 0;
             for (var micro = 0; micro < options.AccumulationSteps; micro++)
             {
@@ -89,14 +89,19 @@ public static class TrainingLoop
                 tokens += batchTokens;
                 examples += count;
             }
-            precision?.CopyGradientsToMaster();
-            if (options.GradientClipNorm > 0)
+            // Its own scope too: clipping and the optimizer create a tensor handle per parameter
+            // (gradients, temporaries) that would otherwise live until the garbage collector runs.
+            using (NewDisposeScope())
             {
-                var norm = nn.utils.clip_grad_norm_(parameters, options.GradientClipNorm);
-                NonFiniteLossException.ThrowIfNonFinite(norm, step, "gradient norm");
+                precision?.CopyGradientsToMaster();
+                if (options.GradientClipNorm > 0)
+                {
+                    var norm = nn.utils.clip_grad_norm_(parameters, options.GradientClipNorm);
+                    NonFiniteLossException.ThrowIfNonFinite(norm, step, "gradient norm");
+                }
+                optimizer.step();
+                precision?.CopyMasterToModel();
             }
-            optimizer.step();
-            precision?.CopyMasterToModel();
             state = state with { Step = step };
             lossSum += stepLoss;
             lossCount++;
@@ -167,8 +172,9 @@ public static class TrainingLoop
         public void Keep(nn.Module model)
         {
             Dispose();
+            using var scope = NewDisposeScope();
             using var _ = no_grad();
-            _copy = model.state_dict().ToDictionary(p => p.Key, p => p.Value.detach().clone().DetachFromDisposeScope());
+            _copy = model.state_dict().ToDictionary(p => p.Key, p => p.Value.clone().DetachFromDisposeScope());
         }
 
         public void Restore(nn.Module model)

@@ -1,4 +1,5 @@
 using Pipelines.Models.Training;
+using TorchSharp;
 using static TorchSharp.torch;
 
 namespace Pipelines.Models.Tests.Training;
@@ -42,6 +43,29 @@ public sealed class TrainingLoopTests
         Assert.HasCount(3, result.Validations);
         Assert.IsLessThan(start * 0.8, result.Best!.Loss, $"from {start} to {result.Best.Loss}");
         Assert.AreEqual(3e-4, result.Reports[^1].LearningRate, 1e-12, "cosine ends at the floor");
+    }
+
+    [TestMethod]
+    public void LiveTensorsStayConstantFromStepToStep()
+    {
+        using var scope = NewDisposeScope();
+        var (model, task, optimizer) = Setup();
+        var live = new List<long>();
+        var options = Options(40) with
+        {
+            EvaluateEvery = 0, GradientClipNorm = 1.0, AccumulationSteps = 2,
+            Progress = new Callback(_ => live.Add(DisposeScopeManager.Statistics.ThreadTotalLiveCount)),
+        };
+        TrainingLoop.Run(task, optimizer, model.parameters().ToList(), options);
+        // Step 1 creates the optimizer's state and the gradients; after that nothing may accumulate
+        // (zero_grad, clipping and the optimizer each wrapped every parameter's gradient in a new handle per step).
+        var steady = live.Skip(1).Take(live.Count - 2).ToList(); // the last step also validates
+        Assert.AreEqual(1, steady.Distinct().Count(), "live tensors by step: " + string.Join(", ", live));
+    }
+
+    private sealed class Callback(Action<TrainingProgress> report) : IProgress<TrainingProgress>
+    {
+        public void Report(TrainingProgress value) => report(value);
     }
 
     [TestMethod]
