@@ -1,0 +1,81 @@
+using Microsoft.ML;
+using Microsoft.ML.Data;
+using Pipelines.Estimators.Pretraining;
+using Pipelines.Transforms;
+
+namespace Pipelines.Estimators.Tests.Reliability;
+
+/// <summary>Bad rows at training and at inference time: defined results, counted skips, or an error that names the cause.</summary>
+[TestClass]
+public sealed class BadInputTests
+{
+    private sealed class Row
+    {
+        public string? Text { get; set; }
+    }
+
+    private static readonly string[] OddTexts =
+    [
+        "", "   ", "\u0000\u0007\u001F control", "emoji 😀🎉 and 👩‍👩‍👧", "lone \ud800 surrogate \udc00", "zero\u200Bwidth", "ünïcödé ñ",
+        new string('x', 1_000_000), string.Concat(Enumerable.Repeat("meeting agenda ", 70_000)),
+    ];
+
+    [TestMethod]
+    public void OddEmptyAndHugeTextsGetFiniteClassifierProbabilities()
+    {
+        var ml = new MLContext();
+        var model = TinyModels.Load(ml, TinyModels.ClassifierZip);
+        var probabilities = model.Transform(ml.Data.LoadFromEnumerable(OddTexts.Select(t => new Row { Text = t })))
+            .GetColumn<float>("Probability").ToArray();
+        Assert.HasCount(OddTexts.Length, probabilities);
+        Assert.IsTrue(probabilities.All(p => p is >= 0 and <= 1), string.Join(", ", probabilities));
+    }
+
+    [TestMethod]
+    public void OddEmptyAndHugeTextsGetFiniteEmbeddings()
+    {
+        var ml = new MLContext();
+        var model = TinyModels.Load(ml, TinyModels.MaskedLmZip);
+        var embeddings = model.Transform(ml.Data.LoadFromEnumerable(OddTexts.Select(t => new Row { Text = t })))
+            .GetColumn<float[]>("Embedding").ToArray();
+        Assert.IsTrue(embeddings.All(e => e.Length == 16 && e.All(float.IsFinite)));
+    }
+
+    [TestMethod]
+    public void TokensFromAnotherTokenizerAreRefusedNamingTheVocabulary()
+    {
+        var ml = new MLContext();
+        var model = (IEnumerable<ITransformer>)TinyModels.Load(ml, TinyModels.MaskedLmZip);
+        var lm = model.OfType<MaskedLanguageModelTransformer>().Single();
+        // The model's own transformer behind a tokenizer whose ids run far past the model's vocabulary.
+        var foreign = ml.Transforms.Text.TokenizeSubwords("Tokens", "Text", TextTokenizer.FromTiktoken("cl100k_base"))
+            .Fit(ml.Data.LoadFromEnumerable(new[] { new Row { Text = "x" } }));
+        var data = foreign.Transform(ml.Data.LoadFromEnumerable(new[] { new Row { Text = "unbelievable extraordinary words" } }));
+        var error = Assert.Throws<Exception>(() => lm.Transform(data).GetColumn<float[]>("Embedding").ToArray());
+        var cause = ModelZipIntegrityTests.Find<ArgumentOutOfRangeException>(error);
+        Assert.IsNotNull(cause, error.ToString());
+        StringAssert.Contains(cause.Message, $"outside the model's vocabulary of {lm.Config.VocabSize} ids");
+    }
+
+    [TestMethod]
+    public void PretrainingSkipsAndCountsRowsTooShortToLearnFrom()
+    {
+        foreach (var causal in new[] { true, false })
+        {
+            var ml = new MLContext(seed: 1);
+            var warnings = new List<string>();
+            ml.Log += (_, e) => { lock (warnings) warnings.Add(e.Message); };
+            var texts = TinyModels.Mails.Select(m => m.Text).Take(60).Concat(["", "a", null, "b"]).ToList();
+            var tokenize = ml.Transforms.Text.TokenizeSubwords(TinyModels.Tokenizer, new TokenizeSubwordsOptions { MaxLength = 24, AddSpecialTokens = false });
+            IEstimator<ITransformer> pretrain = causal
+                ? ml.Pretraining.CausalLanguageModel(new CausalLanguageModelOptions
+                    { Tokenizer = TinyModels.Tokenizer, Layers = 1, Hidden = 16, Heads = 2, BlockSize = 16, MaxSteps = 2, BatchSize = 4, Device = "cpu" })
+                : ml.Pretraining.MaskedLanguageModel(new MaskedLanguageModelOptions
+                    { Tokenizer = TinyModels.Tokenizer, Layers = 1, Hidden = 16, Heads = 2, MaxLength = 24, MaxSteps = 2, BatchSize = 4, Device = "cpu" });
+            tokenize.Append(pretrain).Fit(ml.Data.LoadFromEnumerable(texts.Select(t => new Row { Text = t })));
+            // "", null, "a" and "b" have fewer than 2 tokens ("a" and "b" are single pieces of this vocabulary).
+            Assert.IsTrue(warnings.Any(w => w.Contains("Skipped 4 rows of 'Tokens' with fewer than 2 tokens.")),
+                (causal ? "causal: " : "masked: ") + string.Join(" | ", warnings.Where(w => w.Contains("kipped"))));
+        }
+    }
+}
