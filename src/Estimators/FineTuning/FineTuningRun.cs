@@ -99,7 +99,9 @@ internal static class FineTuningRun
             : Optimizers.AdamW(parameters, options.LearningRate, options.WeightDecay, options.Beta1, options.Beta2);
         var progress = new ProgressLog(channel, options.Progress, options.LogEvery);
         var loop = options.ToLoopOptions(seed, progress, steps) with { EvaluateEvery = evaluateEvery };
-        var result = TrainingLoop.Run(task, optimizer, parameters, loop);
+        // Resuming checks the checkpoint against this: every parameter's name and shape (encoder, head, adapters).
+        var architecture = string.Join(";", model.named_parameters().Select(p => $"{p.name}:{string.Join('x', p.parameter.shape)}:{p.parameter.requires_grad}"));
+        var result = TrainingLoop.Run(task, optimizer, parameters, loop, configJson: architecture);
         channel.Info($"Fine-tuning ended after {result.Steps} steps ({result.Reason}) in {result.Elapsed:hh\\:mm\\:ss}" +
                      (result.Best is null ? "" : $"; best {result.Best}"));
         return result;

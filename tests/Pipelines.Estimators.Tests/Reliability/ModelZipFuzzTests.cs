@@ -48,6 +48,6 @@ public sealed class ModelZipFuzzTests
         }, IsACleanRefusal, defaultIterations: 300);
         TestContext.WriteLine(report.ToString());
         Assert.AreEqual(report.Iterations, report.Loaded + report.Refused);
-        Assert.IsGreaterThan(report.Iterations / 2, report.Refused, "most mutations break the zip");
+        if (report.Iterations >= 100) Assert.IsGreaterThan(report.Iterations / 2, report.Refused, "most mutations break the zip");
     }
 }

@@ -61,6 +61,19 @@ public sealed class ModelZipIntegrityTests
     }
 
     [TestMethod]
+    public void AZipMissingOneOfOurStreamsIsRefusedNamingIt()
+    {
+        var zip = TinyModels.MaskedLmZip;
+        var weights = EntryOf(zip, "Weights.safetensors");
+        using var output = new MemoryStream();
+        output.Write(zip);
+        using (var archive = new System.IO.Compression.ZipArchive(output, System.IO.Compression.ZipArchiveMode.Update, leaveOpen: true))
+            archive.GetEntry(weights)!.Delete();
+        var error = Assert.Throws<Exception>(() => TinyModels.Load(new MLContext(), output.ToArray()));
+        StringAssert.Contains(Find<InvalidDataException>(error)?.Message ?? error.ToString(), "lacks the 'Weights.safetensors' stream");
+    }
+
+    [TestMethod]
     public void AZipFromANewerVersionIsRefusedWithAVersionMessage()
     {
         var zip = TinyModels.MaskedLmZip;

@@ -41,6 +41,7 @@ public sealed class SafeTensorsFuzzTests
         TestContext.WriteLine(report.ToString());
 
         Assert.AreEqual(report.Iterations, report.Loaded + report.Refused);
+        if (report.Iterations < 1_000) return; // too few mutants for the proportions below
         Assert.IsGreaterThan(report.Iterations / 5, report.Refused, "most mutations break the file");
         Assert.IsGreaterThan(report.Iterations / 100, report.Loaded, "changes inside the data keep it valid");
     }
