@@ -10,6 +10,7 @@ var benchmarks = new Dictionary<string, Func<string[], int>>
     ["ner"] = NerBenchmark.Run,
     ["sweep"] = SweepBenchmark.Run,
     ["memory"] = MemoryBenchmark.Run,
+    ["pretraining-overhead"] = PretrainingOverhead.Run,
 };
 if (args.Length == 0 || !benchmarks.TryGetValue(args[0], out var run))
 {
