@@ -133,6 +133,18 @@ public sealed class BertForPreTraining : nn.Module
         return (cls.Predictions.forward(picked, bert.WordEmbeddings.weight!), labels[selected]);
     }
 
+    /// <summary>
+    /// As <see cref="PredictMasked"/>, plus the sentence-pair logits (B, 2) from the same encoder pass.
+    /// </summary>
+    /// <exception cref="InvalidOperationException">The model was built without the sentence-pair head.</exception>
+    public (Tensor Logits, Tensor Labels, Tensor PairLogits) PredictMaskedAndPair(Tensor ids, Tensor labels, Tensor? attentionMask, Tensor segments)
+    {
+        var head = cls.SentencePair ?? throw new InvalidOperationException("This model has no sentence-pair head: build it with sentencePair: true.");
+        var hidden = bert.Forward(ids, attentionMask, segments);                              // (B, T, C)
+        var selected = labels.ne(Heads.IgnoreIndex);
+        return (cls.Predictions.forward(hidden[selected], bert.WordEmbeddings.weight!), labels[selected], head.forward(bert.Pooler!.forward(hidden)));
+    }
+
     /// <summary>Mean cross-entropy over the positions whose label is not <see cref="Heads.IgnoreIndex"/>.</summary>
     public static Tensor MaskedLmLoss(Tensor tokenLogits, Tensor labels) =>
         F.cross_entropy(tokenLogits.flatten(0, 1), labels.flatten(), ignore_index: Heads.IgnoreIndex);

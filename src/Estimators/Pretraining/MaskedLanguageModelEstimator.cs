@@ -59,7 +59,8 @@ public sealed class MaskedLanguageModelEstimator : IEstimator<MaskedLanguageMode
             FeedForward = _options.FeedForward > 0 ? _options.FeedForward : 4 * _options.Hidden,
             MaxPositions = Math.Max(_options.MaxLength, 8), Dropout = _options.Dropout,
         };
-        var model = new BertForPreTraining(config);
+        var pairs = _options.SentencePairs != SentencePairObjective.None;
+        var model = new BertForPreTraining(config, sentencePair: pairs || (_options.Base?.Model.HasSentencePairHead ?? false));
         if (_options.Base is not null) model.load_state_dict(_options.Base.Model.state_dict(), strict: false);
         model.to(device);
 
@@ -68,7 +69,9 @@ public sealed class MaskedLanguageModelEstimator : IEstimator<MaskedLanguageMode
         var parameters = (precision?.MasterParameters ?? model.parameters()).ToList();
         using var optimizer = Optimizers.AdamW(parameters, _options.LearningRate, _options.WeightDecay, _options.Beta1, _options.Beta2);
         var task = new MaskedLanguageModelingTask(model, train, validation, (ids, random) => masker.Mask(ids, random),
-            tokenizer.PadId, Math.Min(_options.MaxLength, config.MaxPositions), _options.BatchSize, seed);
+            tokenizer.PadId, Math.Min(_options.MaxLength, config.MaxPositions), _options.BatchSize, seed,
+            _options.SentencePairs, tokenizer.ClsId, tokenizer.SepId);
+        if (pairs) channel.Info($"Sentence pairs ({_options.SentencePairs}) trained beside masked-LM.");
         var progress = new ProgressLog(channel, _options.Progress, _options.LogEvery);
         var result = TrainingLoop.Run(task, optimizer, parameters, _options.ToLoopOptions(seed, progress), precision, config.ToJson());
         precision?.RestoreFloat32(model);

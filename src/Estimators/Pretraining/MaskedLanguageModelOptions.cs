@@ -1,4 +1,5 @@
 using Pipelines.Estimators.Training;
+using Pipelines.Models.Training;
 using Pipelines.Transforms;
 
 namespace Pipelines.Estimators.Pretraining;
@@ -37,6 +38,13 @@ public sealed class MaskedLanguageModelOptions : TrainingOptions
     public double MaskProbability { get; set; } = 0.15;
     /// <summary>Token masking (BERT) or span masking. Whole-word masking needs word ids and is offered by the MaskTokens transform.</summary>
     public MaskingStrategy Masking { get; set; } = MaskingStrategy.Token;
+    /// <summary>
+    /// A sentence-pair objective trained beside masked-LM on BERT's pooled output: none (the default,
+    /// as RoBERTa), next-sentence prediction (BERT) or sentence-order prediction (ALBERT). Each row is a
+    /// document that is cut into two segments ([CLS] A [SEP] B [SEP] with segment ids); validation
+    /// then also reports the pairs' accuracy. Rows need at least 2 tokens besides [CLS] and [SEP].
+    /// </summary>
+    public SentencePairObjective SentencePairs { get; set; } = SentencePairObjective.None;
     /// <summary>Continue pretraining this model (domain adaptation) instead of starting from random weights.</summary>
     public MaskedLanguageModelTransformer? Base { get; set; }
 
@@ -47,6 +55,7 @@ public sealed class MaskedLanguageModelOptions : TrainingOptions
         if (Tokenizer.MaskId is null) throw new ArgumentException("The tokenizer has no mask token; masked-LM pretraining needs one.");
         if (MaxLength < 4) throw new ArgumentOutOfRangeException(nameof(MaxLength), MaxLength, "The maximum length must be at least 4 tokens.");
         if (Masking == MaskingStrategy.WholeWord) throw new ArgumentException("Whole-word masking needs word ids, which the pretraining estimator does not read; use Token or Span.");
+        if (SentencePairs != SentencePairObjective.None && MaxLength < 5) throw new ArgumentOutOfRangeException(nameof(MaxLength), MaxLength, "Sentence pairs need at least 5 positions.");
         if (MaskProbability is <= 0 or >= 1) throw new ArgumentOutOfRangeException(nameof(MaskProbability), MaskProbability, "The mask probability must be in (0, 1).");
     }
 }

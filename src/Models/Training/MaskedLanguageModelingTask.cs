@@ -24,14 +24,36 @@ public sealed class MaskedLanguageModelingTask : ITrainingTask
     private readonly Device _device;
 
     /// <summary>Creates the task; sequences longer than <paramref name="maxLength"/> are cut.</summary>
+    /// <param name="model">The model; with a sentence-pair objective it needs its sentence-pair head.</param>
+    /// <param name="train">Training sequences, each with its special tokens.</param>
+    /// <param name="validation">Held-out sequences (may be empty).</param>
+    /// <param name="masking">Masks one sequence.</param>
+    /// <param name="padId">Padding id.</param>
+    /// <param name="maxLength">Longest sequence fed to the model; longer ones are cut.</param>
+    /// <param name="batchSize">Sequences per micro-batch.</param>
+    /// <param name="validationSeed">Seed of validation's masking and pairs, the same at every validation.</param>
+    /// <param name="pairs">A sentence-pair objective trained beside masked-LM: each example is then a pair made from one
+    /// sequence (see <see cref="SentencePairs"/>), and the model must have its sentence-pair head.</param>
+    /// <param name="clsId">[CLS], for sentence pairs.</param>
+    /// <param name="sepId">[SEP], for sentence pairs.</param>
     public MaskedLanguageModelingTask(BertForPreTraining model, IReadOnlyList<int[]> train, IReadOnlyList<int[]> validation,
-        TokenMasking masking, int padId, int maxLength, int batchSize, int validationSeed = 12345)
+        TokenMasking masking, int padId, int maxLength, int batchSize, int validationSeed = 12345,
+        SentencePairObjective pairs = SentencePairObjective.None, int clsId = -1, int sepId = -1)
     {
         if (train.Count == 0) throw new ArgumentException("There are no training sequences.", nameof(train));
         (_model, _train, _validation, _masking) = (model, train, validation, masking);
         (PadId, MaxLength, BatchSize, ValidationSeed) = (padId, maxLength, batchSize, validationSeed);
         _device = model.parameters().First().device;
+        if (pairs == SentencePairObjective.None) return;
+        if (!model.HasSentencePairHead) throw new ArgumentException("A sentence-pair objective needs the model's sentence-pair head (sentencePair: true).", nameof(model));
+        _trainPairs = new SentencePairs(train, pairs, clsId, sepId, maxLength);
+        _validationPairs = validation.Count == 0 ? null : new SentencePairs(validation, pairs, clsId, sepId, maxLength);
     }
+
+    private readonly SentencePairs? _trainPairs, _validationPairs;
+
+    // One example: ids, and for sentence pairs their segment ids and label.
+    private sealed record Example(int[] Ids, int[]? Segments = null, int PairLabel = -1);
 
     /// <summary>Padding id (never masked, ignored by attention).</summary>
     public int PadId { get; }
@@ -50,9 +72,17 @@ public sealed class MaskedLanguageModelingTask : ITrainingTask
     /// <inheritdoc/>
     public (Tensor Loss, int Examples, long Tokens) Step(long draw, Random random)
     {
-        var rows = Enumerable.Range(0, BatchSize).Select(_ => Cut(_train[random.Next(_train.Count)])).ToList();
-        var (loss, _, tokens) = Forward(rows, random);
-        return (loss, rows.Count, tokens);
+        var examples = Enumerable.Range(0, BatchSize).Select(_ => _trainPairs is { } pairs
+            ? Pair(pairs, random.Next(pairs.Documents.Count), random)
+            : new Example(Cut(_train[random.Next(_train.Count)]))).ToList();
+        var forward = Forward(examples, random);
+        return (forward.Loss, examples.Count, forward.Tokens);
+    }
+
+    private static Example Pair(SentencePairs pairs, int index, Random random)
+    {
+        var (ids, segments, label) = pairs.Make(index, random);
+        return new Example(ids, segments, label);
     }
 
     /// <inheritdoc/>
@@ -62,39 +92,67 @@ public sealed class MaskedLanguageModelingTask : ITrainingTask
         using var _ = no_grad();
         _model.eval();
         var random = new Random(ValidationSeed);
-        double lossSum = 0, correct = 0, predicted = 0;
-        foreach (var chunk in _validation.Select(Cut).Chunk(BatchSize))
+        var examples = _validationPairs is { } pairs
+            ? Enumerable.Range(0, pairs.Documents.Count).Select(i => Pair(pairs, i, random)).ToList()
+            : _validation.Select(r => new Example(Cut(r))).ToList();
+        double lossSum = 0, correct = 0, predicted = 0, pairsRight = 0;
+        foreach (var chunk in examples.Chunk(BatchSize))
         {
             using var scope = NewDisposeScope();
-            var (loss, hits, _) = Forward(chunk, random);
-            var count = hits.Count;
+            var forward = Forward(chunk, random);
+            pairsRight += forward.PairsRight;
+            var count = forward.Hits.Count;
             if (count == 0) continue;
-            lossSum += loss.item<float>() * count;
-            correct += hits.Correct;
+            lossSum += forward.MaskedLmLoss.item<float>() * count;
+            correct += forward.Hits.Correct;
             predicted += count;
         }
-        return predicted == 0 ? null : new ValidationResult(step, lossSum / predicted, correct / predicted);
+        if (predicted == 0) return null;
+        // The loss is masked-LM's alone, so that its perplexity means what it says.
+        return new ValidationResult(step, lossSum / predicted, correct / predicted,
+            _validationPairs is null ? null : pairsRight / examples.Count);
     }
 
     private int[] Cut(int[] row) => row.Length <= MaxLength ? row : row[..MaxLength];
 
-    // Masks the rows, runs the model, and returns the loss, the masked-token hits and the token count.
-    private (Tensor Loss, (int Correct, int Count) Hits, long Tokens) Forward(IReadOnlyList<int[]> rows, Random random)
+    // Masks the examples, runs the model, and returns the loss (masked-LM plus sentence pair), the
+    // masked-LM loss alone, the masked-token hits, the sentence pairs classified right and the token count.
+    private (Tensor Loss, Tensor MaskedLmLoss, (int Correct, int Count) Hits, int PairsRight, long Tokens) Forward(IReadOnlyList<Example> examples, Random random)
     {
-        var masked = rows.Select(r => _masking(r, random)).ToList();
+        var masked = examples.Select(e => _masking(e.Ids, random)).ToList();
         var (ids, mask) = Batching.Pad(masked.Select(m => m.Inputs).ToList(), PadId, MaxLength, _device);
         var labels = Batching.PadLabels(masked.Select(m => m.Labels).ToList(), ids.shape[1], _device);
         var tokens = mask.sum().item<long>();
-        if (!labels.ne(Heads.IgnoreIndex).any().item<bool>())
-            return (_model.Forward(ids, mask).TokenLogits.sum() * 0, (0, 0), tokens);   // nothing masked: zero loss, not NaN
-        var (logits, targets) = _model.PredictMasked(ids, labels, mask);                     // (N, V), (N)
-        var loss = nn.functional.cross_entropy(logits, targets);
+        var anyMasked = labels.ne(Heads.IgnoreIndex).any().item<bool>();
+        Tensor logits, targets, loss, maskedLoss;
+        var pairsRight = 0;
+        if (examples[0].Segments is null)
+        {
+            if (!anyMasked)
+            {
+                var zero = _model.Forward(ids, mask).TokenLogits.sum() * 0;                 // nothing masked: zero loss, not NaN
+                return (zero, zero, (0, 0), 0, tokens);
+            }
+            (logits, targets) = _model.PredictMasked(ids, labels, mask);                    // (N, V), (N)
+            loss = maskedLoss = nn.functional.cross_entropy(logits, targets);
+        }
+        else
+        {
+            var segments = Batching.Pad(examples.Select(e => e.Segments!).ToList(), 0, MaxLength, _device).Ids;
+            var pairLabels = tensor(examples.Select(e => (long)e.PairLabel).ToArray()).to(_device);
+            Tensor pairLogits;
+            (logits, targets, pairLogits) = _model.PredictMaskedAndPair(ids, labels, mask, segments);
+            var pairLoss = nn.functional.cross_entropy(pairLogits, pairLabels);
+            maskedLoss = anyMasked ? nn.functional.cross_entropy(logits, targets) : pairLoss * 0;
+            loss = maskedLoss + pairLoss;
+            if (!_model.training) pairsRight = (int)pairLogits.argmax(-1).eq(pairLabels).sum().item<long>();
+        }
         var (correct, count) = (0, 0);
-        if (!_model.training)
+        if (!_model.training && anyMasked)
         {
             count = (int)targets.shape[0];
             correct = (int)logits.argmax(-1).eq(targets).sum().item<long>();
         }
-        return (loss, (correct, count), tokens);
+        return (loss, maskedLoss, (correct, count), pairsRight, tokens);
     }
 }

@@ -24,12 +24,14 @@ public sealed record TrainingProgress(
 /// <param name="Step">The optimizer step they were measured at.</param>
 /// <param name="Loss">Mean validation loss (nats per predicted token for language models).</param>
 /// <param name="Accuracy">Fraction of predicted tokens (or examples) that were right, if the task measures it.</param>
-public sealed record ValidationResult(int Step, double Loss, double? Accuracy = null)
+/// <param name="PairAccuracy">Fraction of sentence pairs classified right, when masked-LM trains with a sentence-pair objective.</param>
+public sealed record ValidationResult(int Step, double Loss, double? Accuracy = null, double? PairAccuracy = null)
 {
     /// <summary>exp(loss): the perplexity of a language model.</summary>
     public double Perplexity => Math.Exp(Loss);
 
     /// <inheritdoc/>
     public override string ToString() =>
-        $"validation loss {Loss:F4} perplexity {Perplexity:F2}" + (Accuracy is double a ? $" accuracy {a:P2}" : "");
+        $"validation loss {Loss:F4} perplexity {Perplexity:F2}" + (Accuracy is double a ? $" accuracy {a:P2}" : "") +
+        (PairAccuracy is double p ? $" sentence pairs {p:P2}" : "");
 }

@@ -1,0 +1,59 @@
+using Microsoft.ML;
+using Microsoft.ML.Data;
+using Pipelines.Estimators.Pretraining;
+using Pipelines.Models.Training;
+using Pipelines.Transforms;
+
+namespace Pipelines.Estimators.Tests.Pretraining;
+
+[TestClass]
+public sealed class MaskedLanguageModelTests
+{
+    private sealed class Row
+    {
+        public string Text { get; set; } = "";
+    }
+
+    // Documents whose order is visible: they open with "dear" and close with "regards", filler between.
+    private static List<Row> Letters(int count, int seed)
+    {
+        var random = new Random(seed);
+        string[] filler = "the a of to and in for on with this that is was be have it you we at from by please note".Split(' ');
+        return Enumerable.Range(0, count).Select(_ =>
+            new Row { Text = "dear " + string.Join(' ', Enumerable.Range(0, 10).Select(_ => filler[random.Next(filler.Length)])) + " regards" }).ToList();
+    }
+
+    [TestMethod]
+    public void SentenceOrderPredictionTrainsBesideMaskedLmAndTheZipKeepsItsHead()
+    {
+        var ml = new MLContext(seed: 1);
+        var letters = Letters(400, seed: 1);
+        var tokenizer = WordPieceTrainer.TrainTokenizer(letters.Select(l => l.Text), new WordPieceTrainerOptions { VocabularySize = 100, MinFrequency = 1 });
+        var data = ml.Data.LoadFromEnumerable(letters);
+        var model = ml.Transforms.Text.TokenizeSubwords("Tokens", "Text", tokenizer, maxLength: 24)
+            .Append(ml.Pretraining.MaskedLanguageModel(new MaskedLanguageModelOptions
+            {
+                Tokenizer = tokenizer, Layers = 1, Hidden = 32, Heads = 2, MaxLength = 24, MaxSteps = 300, BatchSize = 16,
+                LearningRate = 3e-3, WarmupSteps = 10, EvaluateEvery = 100, Dropout = 0, Device = TestDevice.Option, Seed = 2,
+                SentencePairs = SentencePairObjective.SentenceOrder,
+            }))
+            .Fit(data);
+        var lm = ((IEnumerable<ITransformer>)model).OfType<MaskedLanguageModelTransformer>().Single();
+        Assert.IsTrue(lm.Model.HasSentencePairHead);
+        var validations = lm.Training!.Validations;
+        Assert.IsTrue(validations.All(v => v.PairAccuracy is not null), "every validation reports the pairs");
+        // Chance is 0.5; the order shows in where "dear" and "regards" fall.
+        Assert.IsGreaterThan(0.85, validations[^1].PairAccuracy!.Value, string.Join(" | ", validations));
+        Assert.IsLessThan(validations[0].Loss, validations[^1].Loss, "masked-LM still learns");
+
+        var probe = ml.Data.LoadFromEnumerable(Letters(3, seed: 9));
+        var embeddings = model.Transform(probe).GetColumn<float[]>("Embedding").ToArray();
+        using var zip = new MemoryStream();
+        ml.Model.Save(model, data.Schema, zip);
+        zip.Position = 0;
+        var loaded = new MLContext().Model.Load(zip, out _);
+        Assert.IsTrue(((IEnumerable<ITransformer>)loaded).OfType<MaskedLanguageModelTransformer>().Single().Model.HasSentencePairHead);
+        var again = loaded.Transform(probe).GetColumn<float[]>("Embedding").ToArray();
+        for (var i = 0; i < embeddings.Length; i++) CollectionAssert.AreEqual(embeddings[i], again[i]);
+    }
+}
