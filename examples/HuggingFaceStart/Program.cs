@@ -69,15 +69,17 @@ string ExportPretrained()
     var target = Path.Combine(output, "bert-spamassassin");
     var vocabulary = WordPieceTrainer.Train(train.Select(e => e.Text), new WordPieceTrainerOptions { VocabularySize = 8000, MinFrequency = 2 });
     var wordPiece = TextTokenizer.FromWordPieceVocab(vocabulary);
-    var pretraining = ml.Transforms.Text.TokenizeSubwords("Tokens", nameof(Email.Text), wordPiece, maxLength)
-        .Append(ml.Pretraining.MaskedLanguageModel(new MaskedLanguageModelOptions
-        {
-            Tokenizer = wordPiece, Layers = 4, Hidden = 128, Heads = 2, MaxLength = maxLength, MaxSteps = steps, BatchSize = 32,
-            LearningRate = 1e-3, WarmupSteps = steps / 20, EvaluateEvery = Math.Max(50, steps / 6), LogEvery = 100, Device = device, Seed = 7,
-        }));
+    Console.WriteLine($"WordPiece vocabulary of {wordPiece.VocabSize:N0} trained on the training mails");
     var pretrained = TrainingDisplay.Run("pretraining", progress =>
     {
-        var chain = pretraining.Fit(ml.Data.LoadFromEnumerable(train));
+        var chain = ml.Transforms.Text.TokenizeSubwords("Tokens", nameof(Email.Text), wordPiece, maxLength)
+            .Append(ml.Pretraining.MaskedLanguageModel(new MaskedLanguageModelOptions
+            {
+                Tokenizer = wordPiece, Layers = 4, Hidden = 128, Heads = 2, MaxLength = maxLength, MaxSteps = steps, BatchSize = 32,
+                LearningRate = 1e-3, WarmupSteps = steps / 20, EvaluateEvery = Math.Max(50, steps / 6), LogEvery = 100,
+                Device = device, Seed = 7, Progress = progress,
+            }))
+            .Fit(ml.Data.LoadFromEnumerable(train));
         return (MaskedLanguageModelTransformer)((IEnumerable<ITransformer>)chain).Last();
     });
     Directory.CreateDirectory(target);

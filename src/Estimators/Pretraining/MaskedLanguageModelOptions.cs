@@ -45,6 +45,15 @@ public sealed class MaskedLanguageModelOptions : TrainingOptions
     /// then also reports the pairs' accuracy. Rows need at least 2 tokens besides [CLS] and [SEP].
     /// </summary>
     public SentencePairObjective SentencePairs { get; set; } = SentencePairObjective.None;
+    /// <summary>
+    /// Weight of a contrastive sentence-embedding loss added to masked-LM (unsupervised SimCSE: each
+    /// batch's sequences, unmasked, are encoded twice with different dropout and must pick each other
+    /// out of the batch by the cosine of their mean-pooled embeddings). 0 (the default) trains none; 1
+    /// weighs it like masked-LM. Needs <see cref="Dropout"/> above 0 and no <see cref="SentencePairs"/>.
+    /// </summary>
+    public double ContrastiveWeight { get; set; }
+    /// <summary>Temperature of the contrastive loss (SimCSE's 0.05).</summary>
+    public double ContrastiveTemperature { get; set; } = ContrastiveLoss.DefaultTemperature;
     /// <summary>Continue pretraining this model (domain adaptation) instead of starting from random weights.</summary>
     public MaskedLanguageModelTransformer? Base { get; set; }
 
@@ -56,6 +65,10 @@ public sealed class MaskedLanguageModelOptions : TrainingOptions
         if (MaxLength < 4) throw new ArgumentOutOfRangeException(nameof(MaxLength), MaxLength, "The maximum length must be at least 4 tokens.");
         if (Masking == MaskingStrategy.WholeWord) throw new ArgumentException("Whole-word masking needs word ids, which the pretraining estimator does not read; use Token or Span.");
         if (SentencePairs != SentencePairObjective.None && MaxLength < 5) throw new ArgumentOutOfRangeException(nameof(MaxLength), MaxLength, "Sentence pairs need at least 5 positions.");
+        if (ContrastiveWeight < 0) throw new ArgumentOutOfRangeException(nameof(ContrastiveWeight), ContrastiveWeight, "The contrastive weight must not be negative.");
+        if (ContrastiveWeight > 0 && SentencePairs != SentencePairObjective.None) throw new ArgumentException("The contrastive loss embeds single rows: use it without SentencePairs.");
+        if (ContrastiveWeight > 0 && Dropout <= 0) throw new ArgumentException("The contrastive loss needs dropout above 0: dropout is what makes the two views of a row differ.");
+        if (ContrastiveTemperature <= 0) throw new ArgumentOutOfRangeException(nameof(ContrastiveTemperature), ContrastiveTemperature, "The temperature must be positive.");
         if (MaskProbability is <= 0 or >= 1) throw new ArgumentOutOfRangeException(nameof(MaskProbability), MaskProbability, "The mask probability must be in (0, 1).");
     }
 }

@@ -36,10 +36,18 @@ public sealed class MaskedLanguageModelingTask : ITrainingTask
     /// sequence (see <see cref="SentencePairs"/>), and the model must have its sentence-pair head.</param>
     /// <param name="clsId">[CLS], for sentence pairs.</param>
     /// <param name="sepId">[SEP], for sentence pairs.</param>
+    /// <param name="contrastiveWeight">Weight of the SimCSE loss added in training (0: none): each batch's unmasked
+    /// sequences are encoded twice and must find each other among the batch (<see cref="ContrastiveLoss"/>).</param>
+    /// <param name="temperature">SimCSE's temperature.</param>
     public MaskedLanguageModelingTask(BertForPreTraining model, IReadOnlyList<int[]> train, IReadOnlyList<int[]> validation,
         TokenMasking masking, int padId, int maxLength, int batchSize, int validationSeed = 12345,
-        SentencePairObjective pairs = SentencePairObjective.None, int clsId = -1, int sepId = -1)
+        SentencePairObjective pairs = SentencePairObjective.None, int clsId = -1, int sepId = -1,
+        double contrastiveWeight = 0, double temperature = ContrastiveLoss.DefaultTemperature)
     {
+        if (contrastiveWeight < 0) throw new ArgumentOutOfRangeException(nameof(contrastiveWeight), contrastiveWeight, "The weight must not be negative.");
+        if (contrastiveWeight > 0 && pairs != SentencePairObjective.None)
+            throw new ArgumentException("SimCSE embeds single sentences; use it without a sentence-pair objective.", nameof(contrastiveWeight));
+        (_contrastiveWeight, _temperature) = (contrastiveWeight, temperature);
         if (train.Count == 0) throw new ArgumentException("There are no training sequences.", nameof(train));
         (_model, _train, _validation, _masking) = (model, train, validation, masking);
         (PadId, MaxLength, BatchSize, ValidationSeed) = (padId, maxLength, batchSize, validationSeed);
@@ -51,6 +59,7 @@ public sealed class MaskedLanguageModelingTask : ITrainingTask
     }
 
     private readonly SentencePairs? _trainPairs, _validationPairs;
+    private readonly double _contrastiveWeight, _temperature;
 
     // One example: ids, and for sentence pairs their segment ids and label.
     private sealed record Example(int[] Ids, int[]? Segments = null, int PairLabel = -1);
@@ -76,7 +85,10 @@ public sealed class MaskedLanguageModelingTask : ITrainingTask
             ? Pair(pairs, random.Next(pairs.Documents.Count), random)
             : new Example(Cut(_train[random.Next(_train.Count)]))).ToList();
         var forward = Forward(examples, random);
-        return (forward.Loss, examples.Count, forward.Tokens);
+        if (_contrastiveWeight == 0 || examples.Count < 2) return (forward.Loss, examples.Count, forward.Tokens);
+        var (ids, mask) = Batching.Pad(examples.Select(e => e.Ids).ToList(), PadId, MaxLength, _device);
+        var contrastive = ContrastiveLoss.SimCse(_model.Bert, ids, mask, _temperature);
+        return (forward.Loss + _contrastiveWeight * contrastive, examples.Count, forward.Tokens);
     }
 
     private static Example Pair(SentencePairs pairs, int index, Random random)
