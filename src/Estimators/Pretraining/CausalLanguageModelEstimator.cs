@@ -78,7 +78,7 @@ public sealed class CausalLanguageModelEstimator : IEstimator<CausalLanguageMode
         var parameters = (precision?.MasterParameters ?? model.parameters()).ToList();
         using var optimizer = Optimizers.AdamW(parameters, _options.LearningRate, _options.WeightDecay, _options.Beta1, _options.Beta2);
         using var task = new CausalLanguageModelingTask(model, train, hasValidation ? validation : null,
-            Math.Min(_options.BlockSize, config.MaxPositions), _options.BatchSize, _options.ValidationBatches, seed);
+            Math.Min(_options.BlockSize, config.MaxSequenceLength), _options.BatchSize, _options.ValidationBatches, seed);
         var progress = new ProgressLog(channel, _options.Progress, _options.LogEvery);
         var result = TrainingLoop.Run(task, optimizer, parameters, _options.ToLoopOptions(seed, progress), precision, config.ToJson());
         precision?.RestoreFloat32(model);

@@ -68,7 +68,7 @@ public sealed class CausalLanguageModelTransformer : RowToRowTransformerBase, ID
     /// <summary>Embedding and perplexity of one token sequence (truncated to the model's context).</summary>
     internal (float[] Embedding, float Perplexity) Score(int[] tokens)
     {
-        var length = Math.Min(tokens.Length, Config.MaxPositions);
+        var length = Math.Min(tokens.Length, Config.MaxSequenceLength);
         if (length == 0) return (new float[Config.Hidden], float.NaN);
         using var scope = NewDisposeScope();
         using var _ = no_grad();

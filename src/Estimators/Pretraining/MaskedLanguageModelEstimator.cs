@@ -69,7 +69,7 @@ public sealed class MaskedLanguageModelEstimator : IEstimator<MaskedLanguageMode
         var parameters = (precision?.MasterParameters ?? model.parameters()).ToList();
         using var optimizer = Optimizers.AdamW(parameters, _options.LearningRate, _options.WeightDecay, _options.Beta1, _options.Beta2);
         var task = new MaskedLanguageModelingTask(model, train, validation, (ids, random) => masker.Mask(ids, random),
-            tokenizer.PadId, Math.Min(_options.MaxLength, config.MaxPositions), _options.BatchSize, seed,
+            tokenizer.PadId, Math.Min(_options.MaxLength, config.MaxSequenceLength), _options.BatchSize, seed,
             _options.SentencePairs, tokenizer.ClsId, tokenizer.SepId, _options.ContrastiveWeight, _options.ContrastiveTemperature);
         if (_options.ContrastiveWeight > 0) channel.Info($"Contrastive sentence embeddings (SimCSE, weight {_options.ContrastiveWeight}) trained beside masked-LM.");
         if (pairs) channel.Info($"Sentence pairs ({_options.SentencePairs}) trained beside masked-LM.");

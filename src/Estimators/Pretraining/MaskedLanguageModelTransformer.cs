@@ -79,7 +79,7 @@ public sealed class MaskedLanguageModelTransformer : RowToRowTransformerBase, ID
         using var scope = NewDisposeScope();
         var probabilities = nn.functional.softmax(Logits(ids), -1);                                  // (T, V)
         var result = new List<IReadOnlyList<MaskPrediction>>();
-        for (var t = 0; t < Math.Min(ids.Count, Config.MaxPositions); t++)
+        for (var t = 0; t < Math.Min(ids.Count, Config.MaxSequenceLength); t++)
         {
             if (ids[t] != Tokenizer.MaskId) continue;
             var (values, indices) = probabilities[t].topk(topK);
@@ -99,7 +99,7 @@ public sealed class MaskedLanguageModelTransformer : RowToRowTransformerBase, ID
     {
         using var _ = no_grad();
         var device = Model.parameters().First().device;
-        var length = Math.Min(ids.Count, Config.MaxPositions);
+        var length = Math.Min(ids.Count, Config.MaxSequenceLength);
         var input = tensor(ids.Take(length).Select(i => (long)i).ToArray()).unsqueeze(0).to(device);
         return Model.Forward(input).TokenLogits[0].to(ScalarType.Float32).cpu();
     }
@@ -107,7 +107,7 @@ public sealed class MaskedLanguageModelTransformer : RowToRowTransformerBase, ID
     /// <summary>Embedding and filled-in text of one token sequence (cut to the model's positions).</summary>
     internal (float[] Embedding, ReadOnlyMemory<char> Filled) Score(int[] tokens)
     {
-        var length = Math.Min(tokens.Length, Config.MaxPositions);
+        var length = Math.Min(tokens.Length, Config.MaxSequenceLength);
         if (length == 0) return (new float[Config.Hidden], ReadOnlyMemory<char>.Empty);
         using var scope = NewDisposeScope();
         using var _ = no_grad();

@@ -110,6 +110,28 @@ public sealed class HuggingFaceStartTests
     }
 
     [TestMethod]
+    public void RowsLongerThanTheCheckpointsPositionsAreCutToThemAndLogged()
+    {
+        // The roberta fixture has 42 position rows, 40 usable after RoBERTa's offset of 2; the options ask for 128.
+        var ml = new MLContext(seed: 1);
+        var logged = new List<string>();
+        ml.Log += (_, e) => { lock (logged) logged.Add(e.Message); };
+        var directory = Fixture("roberta");
+        var tokenizer = EncoderSource.HuggingFaceTokenizer(directory);
+        var mails = Mails(16, 3).Select(m => new Mail { Text = string.Join(' ', Enumerable.Repeat(m.Text, 20)), Label = m.Label }).ToList();
+        var options = new TextClassifierOptions
+        {
+            Base = EncoderSource.FromHuggingFace(directory), Epochs = 1, BatchSize = 8, MaxLength = 128, Device = TestDevice.Option, Seed = 2,
+        };
+        var model = ml.Transforms.Text.TokenizeSubwords("Tokens", "Text", tokenizer, maxLength: 128)
+            .Append(ml.BinaryClassification.Trainers.TransformerClassifier(options))
+            .Fit(ml.Data.LoadFromEnumerable(mails));
+        Assert.IsTrue(logged.Any(m => m.Contains("The model has 40 positions: rows are cut to 40 tokens")), string.Join(" | ", logged.Where(m => m.Contains("position"))));
+        var probabilities = model.Transform(ml.Data.LoadFromEnumerable(mails)).GetColumn<float>("Probability").ToArray();
+        Assert.IsTrue(probabilities.All(float.IsFinite));
+    }
+
+    [TestMethod]
     public void ADecoderDirectoryIsRefusedWithTheReason()
     {
         var ml = new MLContext(seed: 1);
