@@ -1,24 +1,9 @@
 using System.Diagnostics;
 using Microsoft.ML;
-using Pipelines.Estimators.FineTuning;
-using Pipelines.Estimators.Pretraining;
 using Pipelines.Estimators.Sweeps;
 using Pipelines.Examples.Common;
-using Pipelines.Models;
-using Pipelines.Transforms;
 
 namespace Pipelines.Benchmarks;
-
-/// <summary>The searched parameters of the LoRA text classifier; the defaults are TextClassifierOptions' own.</summary>
-public sealed class ClassifierSweepParameters
-{
-    /// <summary>Peak learning rate (log scale).</summary>
-    [Range(1e-4, 3e-2, LogScale = true)] public double LearningRate { get; set; } = new TextClassifierOptions().LearningRate;
-    /// <summary>LoRA rank.</summary>
-    [Choice(2, 4, 8, 16)] public int LoraRank { get; set; } = new TextClassifierOptions().LoraRank;
-    /// <summary>Epochs: the budget successive halving hands out.</summary>
-    public int Epochs { get; set; } = new TextClassifierOptions().Epochs;
-}
 
 /// <summary>
 /// A sweep of the LoRA text classifier on a SpamAssassin slice (learning rate on a log scale, LoRA
@@ -41,30 +26,12 @@ public static class SweepBenchmark
         var path = SpamAssassin.DefaultPath ?? throw new FileNotFoundException("data/spamassassin/emails.jsonl.gz not found");
         var clock = Stopwatch.StartNew();
         var (allTrain, allTest) = SpamAssassin.Load(path);
-        var order = allTrain.ToArray();
-        new Random(1).Shuffle(order);
-        var slice = order.Take(rows).ToList();
+        var slice = ClassifierSweep.Slice(allTrain, rows);
         Console.WriteLine($"SpamAssassin slice: {slice.Count} training mails ({slice.Count(e => e.Label)} spam); test split {allTest.Count} mails");
 
-        const int maxLength = 96;
         var ml = new MLContext(seed: 1);
-        var tokenizer = WordPieceTrainer.TrainTokenizer(slice.Select(e => e.Text), new WordPieceTrainerOptions { VocabularySize = 4000 });
-        var tokenize = ml.Transforms.Text.TokenizeSubwords("Tokens", nameof(Email.Text), tokenizer, maxLength);
-        var pretrained = (MaskedLanguageModelTransformer)((IEnumerable<ITransformer>)tokenize.Append(ml.Pretraining.MaskedLanguageModel(new MaskedLanguageModelOptions
-        {
-            Tokenizer = tokenizer, Layers = 2, Hidden = 64, Heads = 2, MaxLength = maxLength, MaxSteps = 300, BatchSize = 32,
-            LearningRate = 1e-3, WarmupSteps = 20, EvaluateEvery = 0, LogEvery = 100, Device = "auto", Seed = 3,
-        })).Fit(ml.Data.LoadFromEnumerable(slice))).Last();
+        var setup = ClassifierSweep.Prepare(ml, slice);
         Console.WriteLine($"masked-LM (2 x 64) pretrained on the slice's text in {clock.Elapsed.TotalSeconds:F0} s");
-
-        IEstimator<ITransformer> Pipeline(MLContext ctx, ClassifierSweepParameters p) =>
-            ctx.Transforms.Text.TokenizeSubwords("Tokens", nameof(Email.Text), tokenizer, maxLength)
-                .Append(ctx.BinaryClassification.Trainers.TransformerClassifier(new TextClassifierOptions
-                {
-                    Base = EncoderSource.FromTransformer(pretrained), Strategy = FineTuneStrategy.LoRA, Pooling = Pooling.Mean,
-                    MaxLength = maxLength, LearningRate = p.LearningRate, LoraRank = p.LoraRank, Epochs = p.Epochs,
-                    ValidationFraction = 0, LogEvery = 1000, Device = "auto",
-                }));
 
         var data = ml.Data.LoadFromEnumerable(slice);
         Directory.CreateDirectory(output);
@@ -79,7 +46,7 @@ public static class SweepBenchmark
                                                                           $"epochs {t.Budget}: F1 {t.Metric:F4}, {t.Steps} steps, {t.Seconds:F1} s")),
             };
             if (File.Exists(options.ResultsPath)) File.Delete(options.ResultsPath);
-            var result = ml.CreateSweep<ClassifierSweepParameters>(Pipeline, options).Run(data, tuner);
+            var result = ml.CreateSweep<ClassifierSweepParameters>(setup.Pipeline, options).Run(data, tuner);
             Console.WriteLine($"{name}: {result.Trials.Count} trials, {result.TotalSteps:N0} training steps, {result.TotalBudget} epochs, {result.Elapsed.TotalMinutes:F1} min; " +
                               $"best F1 {result.Best?.Metric:F4} (trial {result.Best?.Id}); defaults F1 {result.Trials[0].Metric:F4}");
             Console.WriteLine(result.Leaderboard());
