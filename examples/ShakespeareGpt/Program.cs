@@ -1,6 +1,7 @@
 using System.Diagnostics;
 using Microsoft.ML;
 using Pipelines.Estimators.Pretraining;
+using Pipelines.Models;
 using Pipelines.Models.Generation;
 using Pipelines.Models.Training;
 using Pipelines.Transforms;
@@ -8,20 +9,22 @@ using Pipelines.Transforms;
 // nanoGPT's published CPU recipe for Tiny Shakespeare (README of karpathy/nanoGPT: "val loss
 // 1.88" after about 3 minutes on a laptop CPU), run as an ML.NET pipeline: character tokenizer ->
 // causal-LM pretraining. First 90 % of the file trains, the last 10 % validates.
-//   dotnet run -c Release --project examples/ShakespeareGpt -- [--steps 2000] [--device auto]
+//   dotnet run -c Release --project examples/ShakespeareGpt -- [--steps 2000] [--device auto] [--seed 1337] [--gelu tanh|exact]
 
 var steps = Option("--steps", 2000);
 var device = Text("--device", "auto");
 var path = Text("--data", Find("data/tinyshakespeare/input.txt"));
 var text = File.ReadAllText(path);
 
-var ml = new MLContext(seed: 1337);
+var seed = Option("--seed", 1337);
+var gelu = Text("--gelu", "tanh") == "exact" ? Activation.Gelu : Activation.GeluTanh;
+var ml = new MLContext(seed: seed);
 var tokenizer = TextTokenizer.FromCharacters(CharacterVocabulary.Build([text]));
 Console.WriteLine($"{text.Length:N0} characters, {tokenizer.VocabSize} token ids (65 symbols + unknown and special ids)");
 
 var options = new CausalLanguageModelOptions
 {
-    Tokenizer = tokenizer, Layers = 4, Heads = 4, Hidden = 128, BlockSize = 64, BatchSize = 12, Dropout = 0,
+    Tokenizer = tokenizer, Layers = 4, Heads = 4, Hidden = 128, BlockSize = 64, BatchSize = 12, Dropout = 0, Activation = gelu,
     MaxSteps = steps, LearningRate = 1e-3, MinLearningRateRatio = 0.1, WarmupSteps = 100, Schedule = DecayShape.Cosine,
     Beta2 = 0.99, WeightDecay = 0.1, GradientClipNorm = 1.0, ValidationFraction = 0.1, ValidationBatches = 20,
     EvaluateEvery = 250, LogEvery = 100, Device = device, Progress = new ConsoleProgress(),

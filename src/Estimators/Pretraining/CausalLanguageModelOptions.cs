@@ -1,4 +1,5 @@
 using Pipelines.Estimators.Training;
+using Pipelines.Models;
 using Pipelines.Transforms;
 
 namespace Pipelines.Estimators.Pretraining;
@@ -39,6 +40,8 @@ public sealed class CausalLanguageModelOptions : TrainingOptions
     public int BlockSize { get; set; } = 128;
     /// <summary>Dropout probability.</summary>
     public double Dropout { get; set; }
+    /// <summary>The feed-forward non-linearity: GPT-2's tanh GELU by default (<see cref="Activation.Default"/>), or the exact GELU (nanoGPT's).</summary>
+    public Activation Activation { get; set; } = Activation.Default;
     /// <summary>Windows scored per validation = ValidationBatches x BatchSize (fixed windows, comparable across validations).</summary>
     public int ValidationBatches { get; set; } = 20;
     /// <summary>Continue pretraining this model (domain adaptation) instead of starting from random weights.</summary>

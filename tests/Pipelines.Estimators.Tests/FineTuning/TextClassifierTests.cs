@@ -31,6 +31,29 @@ public sealed class TextClassifierTests
         Assert.IsGreaterThan(0.95, metrics.AreaUnderRocCurve);
     }
 
+    private sealed class KeyedMail
+    {
+        public string Text { get; set; } = "";
+        // ML.NET reads a class's uint as the 0-based class: 0 spam (key 1), 1 ham (key 2); key 3 exists in the type but in no row.
+        [KeyType(3)] public uint Label { get; set; }
+    }
+
+    [TestMethod]
+    public void AClassNoTrainingRowHasIsLoggedAndNotPredicted()
+    {
+        var ml = new MLContext(seed: 1);
+        var logged = new List<string>();
+        ml.Log += (_, e) => { lock (logged) logged.Add(e.Message); };
+        var rows = Train.Select(m => new KeyedMail { Text = m.Text, Label = m.Label ? 0u : 1u }).ToList();
+        var model = Tokenize(ml).Append(ml.MulticlassClassification.Trainers.TransformerClassifier(Small())).Fit(ml.Data.LoadFromEnumerable(rows));
+        Assert.IsTrue(logged.Any(m => m.Contains("2 of 3 classes seen")), string.Join(" | ", logged.Where(m => m.Contains("class"))));
+        // GetColumn gives the raw keys, 1-based: 1 spam, 2 ham, 3 the class no row had.
+        var predicted = model.Transform(ml.Data.LoadFromEnumerable(Test.Select(m => new KeyedMail { Text = m.Text })))
+            .GetColumn<uint>("PredictedLabel").ToList();
+        CollectionAssert.IsSubsetOf(predicted.Distinct().ToList(), new uint[] { 1, 2 }, "the unseen class is never predicted: " + string.Join(", ", predicted.Zip(Test).GroupBy(p => (p.First, p.Second.Label)).Select(g => $"{g.Key}: {g.Count()}")));
+        Assert.IsGreaterThan(0.9, predicted.Zip(Test).Count(p => p.First == (p.Second.Label ? 1u : 2u)) / (double)Test.Count);
+    }
+
     [TestMethod]
     public void CrossValidateFitsAndScoresEveryFold()
     {
