@@ -10,6 +10,7 @@ public sealed class BadInputTests
         ["bpe", Vocabularies.Bpe()],
         ["cl100k", TextTokenizer.FromTiktoken("cl100k_base")],
         ["chars", Vocabularies.Characters()],
+        ["sentencepiece", Vocabularies.SentencePiece()],
     ];
 
     [TestMethod]

@@ -115,7 +115,7 @@ public sealed class TokenizeSubwordsTransformTests
     [TestMethod]
     public void EveryTokenizerFamilySavesToAZipAndReloadsWithIdenticalOutput()
     {
-        foreach (var tokenizer in new[] { Vocabularies.WordPiece(), Vocabularies.Bpe(), TextTokenizer.FromTiktoken("cl100k_base"), Vocabularies.Characters() })
+        foreach (var tokenizer in new[] { Vocabularies.WordPiece(), Vocabularies.Bpe(), TextTokenizer.FromTiktoken("cl100k_base"), Vocabularies.Characters(), Vocabularies.SentencePiece() })
         {
             var path = Path.Combine(Path.GetTempPath(), $"tokenize-{Guid.NewGuid():N}.zip");
             try

@@ -13,6 +13,7 @@ public sealed class TokenizerPersistenceTests
         ["cl100k", TextTokenizer.FromTiktoken("cl100k_base")],
         ["o200k-compact", TextTokenizer.FromTiktoken("o200k_base").Compact([Sample, "the cat"], keep: 5)],
         ["chars", Vocabularies.Characters()],
+        ["sentencepiece", Vocabularies.SentencePiece()],
     ];
 
     private static TextTokenizer RoundTrip(TextTokenizer tokenizer)

@@ -51,4 +51,7 @@ internal static class Vocabularies
 
     public static TextTokenizer Characters() =>
         TextTokenizer.FromCharacters(CharacterVocabulary.Build(["The cat sat on the mat. Hello, world! 😀"]));
+
+    /// <summary>A small SentencePiece BPE model written by the tests (<see cref="SentencePieceModels"/>).</summary>
+    public static TextTokenizer SentencePiece() => TextTokenizer.FromSentencePiece(new MemoryStream(SentencePieceModels.SmallBpe()));
 }

@@ -48,12 +48,21 @@ public sealed class VocabularyFuzzTests
 
     [TestMethod]
     [Timeout(300_000)]
+    public void MutatedSentencePieceModelsLoadOrAreRefused() =>
+        Fuzz(SentencePieceModels.SmallBpe(), bytes => TextTokenizer.FromSentencePiece(new MemoryStream(bytes)));
+
+    [TestMethod]
+    [Timeout(300_000)]
     [DataRow("wordpiece")]
     [DataRow("bpe")]
     [DataRow("chars")]
+    [DataRow("sentencepiece")]
     public void MutatedSavedTokenizersLoadOrAreRefused(string kind)
     {
-        var tokenizer = kind switch { "wordpiece" => Vocabularies.WordPiece(), "bpe" => Vocabularies.Bpe(), _ => Vocabularies.Characters() };
+        var tokenizer = kind switch
+        {
+            "wordpiece" => Vocabularies.WordPiece(), "bpe" => Vocabularies.Bpe(), "sentencepiece" => Vocabularies.SentencePiece(), _ => Vocabularies.Characters(),
+        };
         using var saved = new MemoryStream();
         tokenizer.Save(saved);
         Fuzz(saved.ToArray(), bytes => TextTokenizer.Load(new MemoryStream(bytes)));

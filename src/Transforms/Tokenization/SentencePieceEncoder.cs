@@ -23,17 +23,51 @@ internal sealed class SentencePieceEncoder : SubwordEncoder
 
     public static SentencePieceEncoder Create(byte[] modelFile)
     {
+        RequireSpecs(modelFile);
         SentencePieceTokenizer tokenizer;
         try
         {
             tokenizer = SentencePieceTokenizer.Create(new MemoryStream(modelFile, writable: false), addBeginningOfSentence: false, addEndOfSentence: false);
         }
-        catch (Exception e) when (e is InvalidProtocolBufferException or ArgumentException or InvalidOperationException or NotSupportedException)
+        catch (Exception e) when (e is not InvalidDataException and not OutOfMemoryException)
         {
-            throw new InvalidDataException($"Not a SentencePiece model Microsoft.ML.Tokenizers can load: {e.Message}", e);
+            // Microsoft.ML.Tokenizers assumes a well-formed model: a damaged one can end in any exception
+            // (NullReferenceException for a missing name, for one), which we report as what it is.
+            throw new InvalidDataException($"Not a SentencePiece model Microsoft.ML.Tokenizers can load: {e.GetType().Name}: {e.Message}", e);
         }
         if (tokenizer.Vocabulary.Count == 0) throw new InvalidDataException("The SentencePiece model has no pieces.");
+        var count = tokenizer.Vocabulary.Values.Max() + 1;
+        if (tokenizer.UnknownId < 0 || tokenizer.UnknownId >= count)
+            throw new InvalidDataException($"The SentencePiece model's unknown id {tokenizer.UnknownId} is not one of its {count} pieces.");
         return new SentencePieceEncoder(tokenizer, modelFile);
+    }
+
+    // The library dereferences trainer_spec and normalizer_spec without checking that the file has
+    // them (a truncated file ends in a NullReferenceException): check the top-level fields first.
+    private static void RequireSpecs(byte[] modelFile)
+    {
+        var (pieces, trainer, normalizer) = (false, false, false);
+        try
+        {
+            var input = new CodedInputStream(modelFile);
+            for (var tag = input.ReadTag(); tag != 0; tag = input.ReadTag())
+            {
+                switch (WireFormat.GetTagFieldNumber(tag))
+                {
+                    case 1: pieces = true; break;
+                    case 2: trainer = true; break;
+                    case 3: normalizer = true; break;
+                }
+                input.SkipLastField();
+            }
+        }
+        catch (InvalidProtocolBufferException e)
+        {
+            throw new InvalidDataException($"Not a SentencePiece model: {e.Message}", e);
+        }
+        if (!pieces || !trainer || !normalizer)
+            throw new InvalidDataException("Not a complete SentencePiece model: it lacks " +
+                string.Join(", ", new[] { (pieces, "pieces"), (trainer, "trainer_spec"), (normalizer, "normalizer_spec") }.Where(p => !p.Item1).Select(p => p.Item2)) + ".");
     }
 
     /// <summary>The Microsoft.ML.Tokenizers tokenizer this encoder calls.</summary>
@@ -53,8 +87,12 @@ internal sealed class SentencePieceEncoder : SubwordEncoder
 
     protected override int UnknownWordId => _tokenizer.UnknownId;
 
-    protected override IReadOnlyList<int> EncodeWord(ReadOnlySpan<char> word) =>
-        _tokenizer.EncodeToIds(word, addBeginningOfSentence: false, addEndOfSentence: false);
+    protected override IReadOnlyList<int> EncodeWord(ReadOnlySpan<char> word)
+    {
+        var ids = _tokenizer.EncodeToIds(word, addBeginningOfSentence: false, addEndOfSentence: false);
+        // A model whose special ids point past its pieces must not hand out ids outside the vocabulary.
+        return ids.Any(id => id < 0 || id >= Count) ? ids.Select(id => id < 0 || id >= Count ? _tokenizer.UnknownId : id).ToList() : ids;
+    }
 
     public override string Decode(IReadOnlyList<int> ids) => _tokenizer.Decode(ids, considerSpecialTokens: false);
 
