@@ -113,6 +113,24 @@ public sealed class TokenizeSubwordsTransformTests
     }
 
     [TestMethod]
+    public void ReadingTheIdsWithoutTheWordIdsGivesTheSameIds()
+    {
+        // Word ids are computed only when their column is read (BPE and tiktoken then use the library's
+        // ids-only call): the ids must not change.
+        var texts = new[] { "The cat sat on the mat, unbelievable! Hello world 😀 naïve\n\nline", "", "  x  ", new string('a', 5000) };
+        foreach (var tokenizer in new[] { Vocabularies.WordPiece(), Vocabularies.Bpe(), TextTokenizer.FromTiktoken("cl100k_base"),
+                     TextTokenizer.FromTiktoken("o200k_base").Compact(texts, keep: 20), Vocabularies.Characters(), Vocabularies.SentencePiece() })
+        {
+            var ml = new MLContext(seed: 1);
+            var data = ml.Data.LoadFromEnumerable(texts.Select(t => new Row { Text = t, Second = "the cat" }));
+            var output = ml.Transforms.Text.TokenizeSubwords("Tokens", "Text", tokenizer, maxLength: 64, pairColumnName: "Second").Fit(data).Transform(data);
+            var idsOnly = output.GetColumn<int[]>("Tokens").ToArray();
+            for (var i = 0; i < texts.Length; i++)
+                CollectionAssert.AreEqual(tokenizer.Encode(texts[i], "the cat", maxLength: 64).Ids, idsOnly[i], $"{tokenizer.Kind}, text {i}");
+        }
+    }
+
+    [TestMethod]
     public void EveryTokenizerFamilySavesToAZipAndReloadsWithIdenticalOutput()
     {
         foreach (var tokenizer in new[] { Vocabularies.WordPiece(), Vocabularies.Bpe(), TextTokenizer.FromTiktoken("cl100k_base"), Vocabularies.Characters(), Vocabularies.SentencePiece() })

@@ -38,10 +38,15 @@ internal sealed class CompactEncoder : SubwordEncoder
     public override int? IdOf(string token) =>
         Inner.IdOf(token) is { } id && _fromBase.TryGetValue(id, out var compact) ? compact : null;
 
-    public override bool Encode(ReadOnlySpan<char> text, List<int> ids, List<int> wordIds, int maxTokens)
+    public override bool Encode(ReadOnlySpan<char> text, List<int> ids, List<int> wordIds, int maxTokens) =>
+        Remap(ids, ids.Count, Inner.Encode(text, ids, wordIds, maxTokens));
+
+    public override bool EncodeWithoutWordIds(ReadOnlySpan<char> text, List<int> ids, List<int> wordIds, int maxTokens) =>
+        Remap(ids, ids.Count, Inner.EncodeWithoutWordIds(text, ids, wordIds, maxTokens));
+
+    // Maps the base ids appended after start to compact ids (unknown when the corpus never had them).
+    private bool Remap(List<int> ids, int start, bool truncated)
     {
-        var start = ids.Count;
-        var truncated = Inner.Encode(text, ids, wordIds, maxTokens);
         for (var i = start; i < ids.Count; i++)
             ids[i] = _fromBase.TryGetValue(ids[i], out var compact) ? compact : UnknownId;
         return truncated;

@@ -19,9 +19,7 @@ internal abstract class OffsetEncoder(Tokenizer tokenizer) : SubwordEncoder
 
     public override bool Encode(ReadOnlySpan<char> text, List<int> ids, List<int> wordIds, int maxTokens)
     {
-        var cut = text.Length;
-        if (text.Length > CharactersPerTokenBeforeCutting * ((long)maxTokens + 1))
-            cut = Inner.GetIndexByTokenCount(text, maxTokens + 1, out _, out _);
+        var cut = Cut(text, maxTokens);
         var tokens = Inner.EncodeToTokens(text[..cut], out _);
         var words = new OffsetWordMapper(text);
         var count = Math.Min(tokens.Count, maxTokens);
@@ -32,6 +30,23 @@ internal abstract class OffsetEncoder(Tokenizer tokenizer) : SubwordEncoder
         }
         return tokens.Count > maxTokens || cut < text.Length;
     }
+
+    // Without word ids the offsets are not needed: the library's cheaper ids-only call gives the same ids.
+    public override bool EncodeWithoutWordIds(ReadOnlySpan<char> text, List<int> ids, List<int> wordIds, int maxTokens)
+    {
+        var cut = Cut(text, maxTokens);
+        var encoded = Inner.EncodeToIds(text[..cut]);
+        var count = Math.Min(encoded.Count, maxTokens);
+        for (var i = 0; i < count; i++)
+        {
+            ids.Add(encoded[i]);
+            wordIds.Add(-1);
+        }
+        return encoded.Count > maxTokens || cut < text.Length;
+    }
+
+    private int Cut(ReadOnlySpan<char> text, int maxTokens) =>
+        text.Length > CharactersPerTokenBeforeCutting * ((long)maxTokens + 1) ? Inner.GetIndexByTokenCount(text, maxTokens + 1, out _, out _) : text.Length;
 
     public override string Decode(IReadOnlyList<int> ids) => Inner.Decode(ids) ?? "";
 }

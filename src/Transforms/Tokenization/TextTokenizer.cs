@@ -122,7 +122,7 @@ public sealed partial class TextTokenizer
 
     /// <summary>Encodes into <paramref name="buffer"/> (cleared first); the span-based core of <see cref="Encode"/>.</summary>
     internal void EncodeInto(EncodingBuffer buffer, ReadOnlySpan<char> text, ReadOnlySpan<char> pair, bool hasPair,
-        int maxLength, TruncationStrategy truncation, bool addSpecialTokens)
+        int maxLength, TruncationStrategy truncation, bool addSpecialTokens, bool wordIds = true)
     {
         var specials = addSpecialTokens ? (hasPair ? 3 : 2) : 0;
         if (maxLength < specials + 1)
@@ -133,12 +133,12 @@ public sealed partial class TextTokenizer
 
         if (addSpecialTokens) Add(buffer, ClsId, -1, 0);
         var first = ids.Count;
-        var truncated = _encoder.Encode(text, ids, words, budget);
+        var truncated = wordIds ? _encoder.Encode(text, ids, words, budget) : _encoder.EncodeWithoutWordIds(text, ids, words, budget);
         var firstLength = ids.Count - first;
         if (hasPair)
         {
             var (pairIds, pairWords) = (buffer.PairIds, buffer.PairWordIds);
-            truncated |= _encoder.Encode(pair, pairIds, pairWords, budget);
+            truncated |= wordIds ? _encoder.Encode(pair, pairIds, pairWords, budget) : _encoder.EncodeWithoutWordIds(pair, pairIds, pairWords, budget);
             var (keepFirst, keepPair) = Fit(firstLength, pairIds.Count, budget, truncation);
             truncated |= keepFirst < firstLength || keepPair < pairIds.Count;
             ids.RemoveRange(first + keepFirst, firstLength - keepFirst);

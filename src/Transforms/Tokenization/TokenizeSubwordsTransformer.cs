@@ -143,7 +143,7 @@ public sealed class TokenizeSubwordsTransformer : RowToRowTransformerBase
             var getters = new Delegate[4];
             disposer = () => { };
             if (!Enumerable.Range(0, 4).Any(activeOutput)) return getters; // the text columns are not active then
-            var row = new RowEncoder(_owner, input, _text, _pair);
+            var row = new RowEncoder(_owner, input, _text, _pair, wordIds: activeOutput(2));
             for (var i = 0; i < 4; i++)
             {
                 if (activeOutput(i)) getters[i] = row.Getter(i);
@@ -161,13 +161,16 @@ public sealed class TokenizeSubwordsTransformer : RowToRowTransformerBase
         private readonly ValueGetter<ReadOnlyMemory<char>> _text;
         private readonly ValueGetter<ReadOnlyMemory<char>>? _pair;
         private readonly EncodingBuffer _buffer = new();
+        private readonly bool _wordIds;
         private long _position = -1;
         private ReadOnlyMemory<char> _textValue, _pairValue;
         private long _rows, _truncatedRows, _tokens, _unknownTokens;
 
-        public RowEncoder(TokenizeSubwordsTransformer parent, DataViewRow input, int text, int pair)
+        // Word ids are computed only when their column is read: for offset-based vocabularies (BPE,
+        // tiktoken) they cost a slower library call, and most consumers (pretraining, classifiers) skip them.
+        public RowEncoder(TokenizeSubwordsTransformer parent, DataViewRow input, int text, int pair, bool wordIds)
         {
-            (_owner, _input) = (parent, input);
+            (_owner, _input, _wordIds) = (parent, input, wordIds);
             _text = input.GetGetter<ReadOnlyMemory<char>>(input.Schema[text]);
             _pair = pair >= 0 ? input.GetGetter<ReadOnlyMemory<char>>(input.Schema[pair]) : null;
         }
@@ -197,7 +200,7 @@ public sealed class TokenizeSubwordsTransformer : RowToRowTransformerBase
             _text(ref _textValue);
             if (_pair is not null) _pair(ref _pairValue);
             var o = _owner._options;
-            _owner.Tokenizer.EncodeInto(_buffer, _textValue.Span, _pairValue.Span, _pair is not null, o.MaxLength, o.Truncation, o.AddSpecialTokens);
+            _owner.Tokenizer.EncodeInto(_buffer, _textValue.Span, _pairValue.Span, _pair is not null, o.MaxLength, o.Truncation, o.AddSpecialTokens, _wordIds);
             _rows++;
             _tokens += _buffer.Ids.Count;
             _unknownTokens += _buffer.UnknownCount;
