@@ -45,6 +45,31 @@ public sealed class TokenClassifierTests
     }
 
     [TestMethod]
+    public void ValidationTagsNeverSeenInTrainingAreCountedAndSkippedByTheLoss()
+    {
+        var ml = new MLContext(seed: 1);
+        var warnings = new List<string>();
+        ml.Log += (_, e) => { lock (warnings) warnings.Add(e.Message); };
+        // Validation rows whose PER entities are relabelled as a type training never had.
+        var validation = SyntheticNer.Make(40, seed: 5).Select(r => new SyntheticNer.Row
+        {
+            Sentence = r.Sentence, Label = r.Label.Select(t => t.EndsWith("-PER") ? t[..2] + "EVENT" : t).ToArray(),
+        }).ToList();
+        var words = validation.Sum(r => r.Label.Count(t => t.EndsWith("EVENT")));
+        Assert.IsGreaterThan(0, words);
+        var tokenize = Tokenize(ml);
+        var validationData = ml.Data.LoadFromEnumerable(validation);
+        var options = Small();
+        options.Epochs = 1;
+        options.ValidationData = tokenize.Fit(validationData).Transform(validationData);
+        var model = tokenize.Append(ml.MulticlassClassification.Trainers.TransformerTokenClassifier(options)).Fit(ml.Data.LoadFromEnumerable(Train));
+        Assert.IsTrue(warnings.Any(w => w.Contains($"{words:N0} validation words have tags never seen in the training rows; the loss skips them.")),
+            string.Join(" | ", warnings.Where(w => w.Contains("never seen"))));
+        var tagger = (TokenClassificationTransformer)((IEnumerable<ITransformer>)model).Last();
+        Assert.IsFalse(tagger.TagNames.Any(t => t.EndsWith("EVENT")), "a tag only validation has is not one the tagger predicts");
+    }
+
+    [TestMethod]
     public void Iob1TagsComeBackAsIob1AndTheZipPredictsTheSame()
     {
         var ml = new MLContext(seed: 1);
