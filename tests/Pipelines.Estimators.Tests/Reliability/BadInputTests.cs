@@ -1,6 +1,8 @@
 using Microsoft.ML;
 using Microsoft.ML.Data;
+using Pipelines.Estimators.FineTuning;
 using Pipelines.Estimators.Pretraining;
+using Pipelines.Estimators.TokenClassification;
 using Pipelines.Transforms;
 
 namespace Pipelines.Estimators.Tests.Reliability;
@@ -55,6 +57,35 @@ public sealed class BadInputTests
         var cause = ModelZipIntegrityTests.Find<ArgumentOutOfRangeException>(error);
         Assert.IsNotNull(cause, error.ToString());
         StringAssert.Contains(cause.Message, $"outside the model's vocabulary of {lm.Config.VocabSize} ids");
+    }
+
+    private sealed class Tagged
+    {
+        public string Text { get; set; } = "";
+        public string[] Label { get; set; } = [];
+    }
+
+    [TestMethod]
+    public void FineTuningSchemaErrorsNameTheColumn()
+    {
+        var ml = new MLContext(seed: 1);
+        var tokenize = ml.Transforms.Text.TokenizeSubwords("Tokens", "Text", TinyModels.Tokenizer, maxLength: 24);
+        var mails = tokenize.Fit(TinyModels.Data(ml)).Transform(TinyModels.Data(ml));
+
+        // The classifier: a token column that is not there, a label of the wrong type.
+        var noTokens = Assert.Throws<ArgumentOutOfRangeException>(() =>
+            ml.BinaryClassification.Trainers.TransformerClassifier(new TextClassifierOptions { Tokenizer = TinyModels.Tokenizer, TokenColumnName = "Missing", Device = "cpu" }).Fit(mails));
+        StringAssert.Contains(noTokens.Message, "'Missing'");
+        var badLabel = Assert.Throws<ArgumentOutOfRangeException>(() =>
+            ml.BinaryClassification.Trainers.TransformerClassifier(new TextClassifierOptions { Tokenizer = TinyModels.Tokenizer, LabelColumnName = "Topic", Device = "cpu" }).Fit(mails));
+        StringAssert.Contains(badLabel.Message, "'Topic'");
+
+        // The tagger: no sentence column (it reads the words' tags against it).
+        var sentences = ml.Data.LoadFromEnumerable(new[] { new Tagged { Text = "John lives in Paris", Label = ["B-PER", "O", "O", "B-LOC"] } });
+        var tagged = tokenize.Fit(sentences).Transform(sentences);
+        var noSentence = Assert.Throws<ArgumentOutOfRangeException>(() =>
+            ml.MulticlassClassification.Trainers.TransformerTokenClassifier(new TokenClassifierOptions { Tokenizer = TinyModels.Tokenizer, Device = "cpu" }).Fit(tagged));
+        StringAssert.Contains(noSentence.Message, "'Sentence'");
     }
 
     [TestMethod]
