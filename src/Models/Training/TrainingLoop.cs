@@ -147,6 +147,13 @@ public static class TrainingLoop
             if (options.Patience > 0 && state.ValidationsWithoutImprovement >= options.Patience) { reason = StopReason.EarlyStopped; break; }
         }
 
+        // A run resumed from the checkpoint of its last step trains nothing more; it still reports the
+        // final validation the uninterrupted run ended with (the weights are the same).
+        if (state.Step == startStep && state.Step > 0 && validations.Count == 0 && task.Validate(state.Step) is { } final)
+        {
+            validations.Add(final);
+            if (state.BestStep == state.Step) best = final;
+        }
         if (checkpoints is not null) checkpoints.Save(model, optimizer, state);
         if (options.RestoreBest && state.BestStep > 0 && state.BestStep != state.Step)
         {

@@ -42,7 +42,8 @@ public sealed class InterruptionTests
     [TestMethod]
     public void RunsKilledAtRandomPointsResumeToTheUninterruptedRunsWeightsAndMetrics()
     {
-        var seed = Environment.TickCount;
+        // Random kill points; PIPELINES_KILL_SEED replays a run's.
+        var seed = int.TryParse(Environment.GetEnvironmentVariable("PIPELINES_KILL_SEED"), out var fixedSeed) ? fixedSeed : Environment.TickCount;
         TestContext.WriteLine($"kill points seed {seed}");
         var random = new Random(seed);
         var worker = Worker("killed", seed: 1);
@@ -57,8 +58,8 @@ public sealed class InterruptionTests
             kills.Add($"step {step} + {delay.TotalMilliseconds} ms");
             AssertNothingHalfWritten(Path.Combine(_root!, "killed"));
         }
-        while (!worker.Run()) { }
         TestContext.WriteLine("killed at " + string.Join(", ", kills));
+        while (!worker.Run()) { }
 
         Assert.AreEqual(_reference!.ReadMetrics(), worker.ReadMetrics(), $"seed {seed}, kills: {string.Join(", ", kills)}");
         CollectionAssert.AreEqual(SHA256.HashData(_reference.Weights), SHA256.HashData(worker.Weights), "weights differ from the uninterrupted run's");

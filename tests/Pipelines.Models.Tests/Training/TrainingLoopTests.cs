@@ -69,6 +69,36 @@ public sealed class TrainingLoopTests
     }
 
     [TestMethod]
+    public void ARunResumedFromItsLastCheckpointReportsTheFinalValidationAgain()
+    {
+        // A process killed after its last checkpoint, before it wrote its results, is resumed: nothing is
+        // left to train, and the result must still carry the final validation.
+        var directory = Path.Combine(Path.GetTempPath(), $"loop-{Guid.NewGuid():N}");
+        try
+        {
+            ValidationResult last;
+            using (var scope = NewDisposeScope())
+            {
+                var (model, task, optimizer) = Setup();
+                last = TrainingLoop.Run(task, optimizer, model.parameters().ToList(), Options(30, directory) with { RestoreBest = false }).Validations[^1];
+            }
+            using (var scope = NewDisposeScope())
+            {
+                var (model, task, optimizer) = Setup(seed: 77);
+                var result = TrainingLoop.Run(task, optimizer, model.parameters().ToList(), Options(30, directory, resume: true) with { RestoreBest = false });
+                Assert.AreEqual(30, result.Steps);
+                Assert.HasCount(0, result.Reports, "nothing was trained");
+                Assert.HasCount(1, result.Validations);
+                Assert.AreEqual(last, result.Validations[0]);
+            }
+        }
+        finally
+        {
+            if (Directory.Exists(directory)) Directory.Delete(directory, recursive: true);
+        }
+    }
+
+    [TestMethod]
     public void AResumedRunRepeatsTheUninterruptedRun()
     {
         var directory = Path.Combine(Path.GetTempPath(), $"loop-{Guid.NewGuid():N}");
