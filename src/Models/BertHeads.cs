@@ -125,13 +125,8 @@ public sealed class BertForPreTraining : nn.Module
     /// predicted, so this skips most of the V-wide output projection, the costliest matrix product
     /// of a small model with a large vocabulary.
     /// </summary>
-    public (Tensor Logits, Tensor Labels) PredictMasked(Tensor ids, Tensor labels, Tensor? attentionMask = null, Tensor? segments = null)
-    {
-        var hidden = bert.Forward(ids, attentionMask, segments);                              // (B, T, C)
-        var selected = labels.ne(Heads.IgnoreIndex);                                          // (B, T)
-        var picked = hidden[selected];                                                        // (N, C)
-        return (cls.Predictions.forward(picked, bert.WordEmbeddings.weight!), labels[selected]);
-    }
+    public (Tensor Logits, Tensor Labels) PredictMasked(Tensor ids, Tensor labels, Tensor? attentionMask = null, Tensor? segments = null) =>
+        AtMaskedPositions(bert.Forward(ids, attentionMask, segments), labels);
 
     /// <summary>
     /// As <see cref="PredictMasked"/>, plus the sentence-pair logits (B, 2) from the same encoder pass.
@@ -141,8 +136,15 @@ public sealed class BertForPreTraining : nn.Module
     {
         var head = cls.SentencePair ?? throw new InvalidOperationException("This model has no sentence-pair head: build it with sentencePair: true.");
         var hidden = bert.Forward(ids, attentionMask, segments);                              // (B, T, C)
-        var selected = labels.ne(Heads.IgnoreIndex);
-        return (cls.Predictions.forward(hidden[selected], bert.WordEmbeddings.weight!), labels[selected], head.forward(bert.Pooler!.forward(hidden)));
+        var (logits, targets) = AtMaskedPositions(hidden, labels);
+        return (logits, targets, head.forward(bert.Pooler!.forward(hidden)));
+    }
+
+    // The output projection at the positions with a label only: (N, V) and those labels (N).
+    private (Tensor Logits, Tensor Labels) AtMaskedPositions(Tensor hidden, Tensor labels)
+    {
+        var selected = labels.ne(Heads.IgnoreIndex);                                          // (B, T)
+        return (cls.Predictions.forward(hidden[selected], bert.WordEmbeddings.weight!), labels[selected]);
     }
 
     /// <summary>Mean cross-entropy over the positions whose label is not <see cref="Heads.IgnoreIndex"/>.</summary>

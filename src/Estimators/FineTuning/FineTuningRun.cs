@@ -65,6 +65,18 @@ internal static class FineTuningRun
         channel.Info($"Trainable parameters: {Freezing.TrainableParameters(model):N0} of {Freezing.TotalParameters(model):N0} ({options.Strategy}).");
     }
 
+    /// <summary>
+    /// The options' maximum length, cut to the positions the model can use (a checkpoint may have fewer,
+    /// RoBERTa's offset included), with a log line when it is cut.
+    /// </summary>
+    public static int MaxLength(FineTuningOptions options, TransformerConfig config, IChannel channel)
+    {
+        var maxLength = Math.Min(options.MaxLength, config.MaxSequenceLength);
+        if (maxLength < options.MaxLength)
+            channel.Info($"The model has {config.MaxSequenceLength} positions: rows are cut to {maxLength} tokens (MaxLength {options.MaxLength}).");
+        return maxLength;
+    }
+
     /// <summary>A seeded random <paramref name="fraction"/> of <paramref name="labelled"/> held out for validation (none when too few rows).</summary>
     public static (List<T> Train, List<T> Validation) Split<T>(List<T> labelled, double fraction, int seed)
     {

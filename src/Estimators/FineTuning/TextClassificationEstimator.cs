@@ -76,9 +76,7 @@ public sealed class TextClassificationEstimator : IEstimator<TextClassificationT
 
         var (train, validation) = Split(rows.Labelled, seed);
         var weights = _options.BalanceClasses ? FineTuningRun.InverseFrequency(train.Select(r => r.Label), rows.Classes) : null;
-        var maxLength = Math.Min(_options.MaxLength, config.MaxSequenceLength);
-        if (maxLength < _options.MaxLength)
-            channel.Info($"The model has {config.MaxSequenceLength} positions: rows are cut to {maxLength} tokens (MaxLength {_options.MaxLength}).");
+        var maxLength = FineTuningRun.MaxLength(_options, config, channel);
         var result = Train(model, train, validation, weights, tokenizer.PadId, maxLength, seed, channel);
         for (var round = 1; round <= _options.SelfTrainingRounds && rows.Unlabelled.Count > 0; round++)
         {

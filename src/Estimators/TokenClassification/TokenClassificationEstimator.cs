@@ -70,9 +70,7 @@ public sealed class TokenClassificationEstimator : IEstimator<TokenClassificatio
         model.to(device);
         FineTuningRun.ApplyStrategy(model, _options, channel);
 
-        var maxLength = Math.Min(_options.MaxLength, config.MaxSequenceLength);
-        if (maxLength < _options.MaxLength)
-            channel.Info($"The model has {config.MaxSequenceLength} positions: rows are cut to {maxLength} tokens (MaxLength {_options.MaxLength}).");
+        var maxLength = FineTuningRun.MaxLength(_options, config, channel);
         var tagIndex = tagNames.Select((t, i) => (t, i)).ToDictionary(p => p.t, p => p.i);
         var (train, validation) = _options.ValidationData is null
             ? FineTuningRun.Split(ToTraining(labelled, tagIndex, maxLength, channel, "training"), _options.ValidationFraction, seed)

@@ -114,9 +114,10 @@ public static class TrainingLoop
                 if (validation is not null)
                 {
                     validations.Add(validation);
-                    if (Score(validation, options.BestBy) < state.BestLoss)
+                    var score = Score(validation, options.BestBy);
+                    if (score < state.BestLoss)
                     {
-                        state = state with { BestLoss = Score(validation, options.BestBy), BestStep = step, ValidationsWithoutImprovement = 0 };
+                        state = state with { BestLoss = score, BestStep = step, ValidationsWithoutImprovement = 0 };
                         best = validation;
                         if (options.RestoreBest) checkpoints?.SaveBest(model);
                         if (options.RestoreBest && checkpoints is null) bestWeights.Keep(model);

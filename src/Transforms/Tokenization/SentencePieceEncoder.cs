@@ -36,10 +36,10 @@ internal sealed class SentencePieceEncoder : SubwordEncoder
             throw new InvalidDataException($"Not a SentencePiece model Microsoft.ML.Tokenizers can load: {e.GetType().Name}: {e.Message}", e);
         }
         if (tokenizer.Vocabulary.Count == 0) throw new InvalidDataException("The SentencePiece model has no pieces.");
-        var count = tokenizer.Vocabulary.Values.Max() + 1;
-        if (tokenizer.UnknownId < 0 || tokenizer.UnknownId >= count)
-            throw new InvalidDataException($"The SentencePiece model's unknown id {tokenizer.UnknownId} is not one of its {count} pieces.");
-        return new SentencePieceEncoder(tokenizer, modelFile);
+        var encoder = new SentencePieceEncoder(tokenizer, modelFile);
+        if (encoder.ModelUnknownId < 0 || encoder.ModelUnknownId >= encoder.Count)
+            throw new InvalidDataException($"The SentencePiece model's unknown id {encoder.ModelUnknownId} is not one of its {encoder.Count} pieces.");
+        return encoder;
     }
 
     // The library dereferences trainer_spec and normalizer_spec without checking that the file has

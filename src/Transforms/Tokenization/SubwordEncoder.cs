@@ -41,16 +41,11 @@ internal abstract class SubwordEncoder
     public abstract bool Encode(ReadOnlySpan<char> text, List<int> ids, List<int> wordIds, int maxTokens);
 
     /// <summary>
-    /// As <see cref="Encode"/> when nobody reads the word ids: the same ids, and -1 as every word id.
-    /// Encoders that need extra work for word ids (character offsets) skip it here.
+    /// As <see cref="Encode"/> when nobody reads the word ids: the same ids; word ids that cost extra
+    /// work (character offsets) are left as -1, the others come for free and are kept.
     /// </summary>
-    public virtual bool EncodeWithoutWordIds(ReadOnlySpan<char> text, List<int> ids, List<int> wordIds, int maxTokens)
-    {
-        var start = wordIds.Count;
-        var truncated = Encode(text, ids, wordIds, maxTokens);
-        for (var i = start; i < wordIds.Count; i++) wordIds[i] = -1;
-        return truncated;
-    }
+    public virtual bool EncodeWithoutWordIds(ReadOnlySpan<char> text, List<int> ids, List<int> wordIds, int maxTokens) =>
+        Encode(text, ids, wordIds, maxTokens);
 
     /// <summary>The text of ids that are all in 0 .. Count - 1.</summary>
     public abstract string Decode(IReadOnlyList<int> ids);

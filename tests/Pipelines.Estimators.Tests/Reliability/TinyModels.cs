@@ -34,36 +34,29 @@ internal static class TinyModels
 
     private static IEstimator<ITransformer> Tokenize(MLContext ml) => ml.Transforms.Text.TokenizeSubwords("Tokens", "Text", Tokenizer, maxLength: 24);
 
-    private static (ITransformer, IDataView) MaskedLmPipeline()
+    // Tokenize, then the given model, fitted on the mails.
+    private static (ITransformer, IDataView) Fit(Func<MLContext, IEstimator<ITransformer>> model)
     {
         var ml = new MLContext(seed: 1);
         var data = Data(ml);
-        return (Tokenize(ml).Append(ml.Pretraining.MaskedLanguageModel(new MaskedLanguageModelOptions
-        {
-            Tokenizer = Tokenizer, Layers = 1, Hidden = 16, Heads = 2, MaxLength = 24, MaxSteps = 4, BatchSize = 8, Device = "cpu", Seed = 1,
-        })).Fit(data), data);
+        return (Tokenize(ml).Append(model(ml)).Fit(data), data);
     }
 
-    private static (ITransformer, IDataView) CausalLmPipeline()
+    private static (ITransformer, IDataView) MaskedLmPipeline() => Fit(ml => ml.Pretraining.MaskedLanguageModel(new MaskedLanguageModelOptions
     {
-        var ml = new MLContext(seed: 1);
-        var data = Data(ml);
-        return (Tokenize(ml).Append(ml.Pretraining.CausalLanguageModel(new CausalLanguageModelOptions
-        {
-            Tokenizer = Tokenizer, Layers = 1, Hidden = 16, Heads = 2, BlockSize = 24, MaxSteps = 4, BatchSize = 8, Device = "cpu", Seed = 1,
-        })).Fit(data), data);
-    }
+        Tokenizer = Tokenizer, Layers = 1, Hidden = 16, Heads = 2, MaxLength = 24, MaxSteps = 4, BatchSize = 8, Device = "cpu", Seed = 1,
+    }));
 
-    private static (ITransformer, IDataView) ClassifierPipeline()
+    private static (ITransformer, IDataView) CausalLmPipeline() => Fit(ml => ml.Pretraining.CausalLanguageModel(new CausalLanguageModelOptions
     {
-        var ml = new MLContext(seed: 1);
-        var data = Data(ml);
-        return (Tokenize(ml).Append(ml.BinaryClassification.Trainers.TransformerClassifier(new TextClassifierOptions
-        {
-            Tokenizer = Tokenizer, Layers = 1, Hidden = 16, Heads = 2, MaxLength = 24, Epochs = 2, BatchSize = 16,
-            LearningRate = 2e-3, Device = "cpu", Seed = 1, Dropout = 0,
-        })).Fit(data), data);
-    }
+        Tokenizer = Tokenizer, Layers = 1, Hidden = 16, Heads = 2, BlockSize = 24, MaxSteps = 4, BatchSize = 8, Device = "cpu", Seed = 1,
+    }));
+
+    private static (ITransformer, IDataView) ClassifierPipeline() => Fit(ml => ml.BinaryClassification.Trainers.TransformerClassifier(new TextClassifierOptions
+    {
+        Tokenizer = Tokenizer, Layers = 1, Hidden = 16, Heads = 2, MaxLength = 24, Epochs = 2, BatchSize = 16,
+        LearningRate = 2e-3, Device = "cpu", Seed = 1, Dropout = 0,
+    }));
 
     private static byte[] Save((ITransformer Model, IDataView Data) fitted)
     {
