@@ -17,7 +17,7 @@ public sealed class EpochBatches(int rows, int batchSize, int seed)
     {
         var epoch = (int)(draw / PerEpoch);
         var order = Enumerable.Range(0, rows).ToArray();
-        new Random(unchecked(seed * 7919 + epoch)).Shuffle(order);
+        Seeding.Derived(seed, epoch).Shuffle(order);
         var start = (int)(draw % PerEpoch) * BatchSize;
         return order.Skip(start).Take(BatchSize).ToArray();
     }

@@ -72,7 +72,7 @@ public static class TrainingLoop
             if (options.TimeBudget is TimeSpan budget && clock.Elapsed >= budget) { reason = StopReason.TimeBudget; break; }
 
             var step = state.Step + 1;
-            var sampler = new Random(unchecked(options.Seed * 1_000_003 + step));
+            var sampler = Seeding.Derived(options.Seed, step);
             Seeding.SeedTorch(options.Seed * 1_000_003L + step);
             model.train();
             learningRate = options.Schedule.Apply(optimizer, step);
