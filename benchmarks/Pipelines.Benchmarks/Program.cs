@@ -11,6 +11,7 @@ var benchmarks = new Dictionary<string, Func<string[], int>>
     ["sweep"] = SweepBenchmark.Run,
     ["memory"] = MemoryBenchmark.Run,
     ["pretraining-overhead"] = PretrainingOverhead.Run,
+    ["nanogpt-replica"] = NanoGptReplicaBenchmark.Run,
 };
 if (args.Length == 0 || !benchmarks.TryGetValue(args[0], out var run))
 {

@@ -69,7 +69,7 @@ public sealed class CausalLanguageModelEstimator : IEstimator<CausalLanguageMode
             VocabSize = tokenizer.VocabSize, Layers = _options.Layers, Hidden = _options.Hidden, Heads = _options.Heads,
             FeedForward = _options.FeedForward > 0 ? _options.FeedForward : 4 * _options.Hidden,
             MaxPositions = _options.BlockSize, Dropout = _options.Dropout, PreLayerNorm = true, LayerNormEpsilon = 1e-5, TypeVocabSize = 0,
-            Activation = _options.Activation,
+            Activation = _options.Activation, Bias = _options.Bias,
         };
         var model = new GptLanguageModel(config);
         if (_options.Base is not null) model.load_state_dict(_options.Base.Model.state_dict());

@@ -42,6 +42,11 @@ public sealed class CausalLanguageModelOptions : TrainingOptions
     public double Dropout { get; set; }
     /// <summary>The feed-forward non-linearity: GPT-2's tanh GELU by default (<see cref="Activation.Default"/>), or the exact GELU (nanoGPT's).</summary>
     public Activation Activation { get; set; } = Activation.Default;
+    /// <summary>
+    /// True (GPT-2, and what Hugging Face export needs): linear layers and LayerNorms carry biases.
+    /// False: none, as nanoGPT trains (its <c>bias = False</c>), a little faster and no worse.
+    /// </summary>
+    public bool Bias { get; set; } = true;
     /// <summary>Windows scored per validation = ValidationBatches x BatchSize (fixed windows, comparable across validations).</summary>
     public int ValidationBatches { get; set; } = 20;
     /// <summary>Continue pretraining this model (domain adaptation) instead of starting from random weights.</summary>
