@@ -26,6 +26,9 @@ public static class NanoGptReplicaBenchmark
         public string Text { get; set; } = "";
     }
 
+    private sealed record SeedResult(int Seed, double ReplicaEstimate, double ReplicaWhole, double ReplicaSeconds,
+        double OursEstimate, double OursWhole, double OursSeconds);
+
     public static int Run(string[] args)
     {
         string? Arg(string name) => args.FirstOrDefault(a => a.StartsWith($"--{name}="))?[(name.Length + 3)..];
@@ -37,26 +40,19 @@ public static class NanoGptReplicaBenchmark
         var replicaOnly = args.Contains("--replica-only");
         Console.WriteLine($"nanoGPT's recipe, {iters} iterations, seeds {string.Join(", ", seeds)}, {get_num_threads()} threads");
 
-        var rows = new List<(int Seed, double ReplicaEstimate, double ReplicaWhole, double ReplicaSeconds, double OursEstimate, double OursWhole, double OursSeconds)>();
+        var (_, val, _) = NanoGptReplica.Prepare(text);
+        var rows = new List<SeedResult>();
         foreach (var seed in seeds)
         {
             var settings = new NanoGptReplica.Settings { Seed = seed, MaxIters = iters, LrDecayIters = iters, UnusedIds = unused };
             var replica = NanoGptReplica.Run(text, settings, keepModel: true, log: line => { if (line.StartsWith("step")) Console.WriteLine("  train.py replica " + line); });
-            var (_, val, _) = NanoGptReplica.Prepare(text);
             double replicaWhole;
-            using (var model = replica.Model!)
-            {
-                replicaWhole = WholeSplitLoss(model, val);
-            }
-            var row = (seed, replica.Evaluations[^1].ValLoss, replicaWhole, replica.Elapsed.TotalSeconds, double.NaN, double.NaN, double.NaN);
-            if (!replicaOnly)
-            {
-                var (estimate, whole, seconds) = Estimator(text, seed, iters);
-                row = row with { Item5 = estimate, Item6 = whole, Item7 = seconds };
-            }
+            using (var model = replica.Model!) replicaWhole = WholeSplitLoss(model, val);
+            var (estimate, whole, seconds) = replicaOnly ? (double.NaN, double.NaN, double.NaN) : Estimator(text, seed, iters);
+            var row = new SeedResult(seed, replica.Evaluations[^1].ValLoss, replicaWhole, replica.Elapsed.TotalSeconds, estimate, whole, seconds);
             rows.Add(row);
-            Console.WriteLine($"seed {seed}: train.py replica {row.Item2:F4} (whole split {row.Item3:F4}, {row.Item4:F0} s); " +
-                              $"ML.NET estimator {row.Item5:F4} (whole split {row.Item6:F4}, {row.Item7:F0} s)");
+            Console.WriteLine($"seed {seed}: train.py replica {row.ReplicaEstimate:F4} (whole split {row.ReplicaWhole:F4}, {row.ReplicaSeconds:F0} s); " +
+                              $"ML.NET estimator {row.OursEstimate:F4} (whole split {row.OursWhole:F4}, {row.OursSeconds:F0} s)");
         }
         static string Stats(IEnumerable<double> values) => $"mean {values.Average():F4} (min {values.Min():F4}, max {values.Max():F4})";
         Console.WriteLine($"train.py replica, 20-batch estimate: {Stats(rows.Select(r => r.ReplicaEstimate))}; whole split: {Stats(rows.Select(r => r.ReplicaWhole))}");
@@ -103,8 +99,8 @@ public static class NanoGptReplicaBenchmark
         foreach (var chunk in starts.Chunk(batch))
         {
             using var scope = NewDisposeScope();
-            var rows = stream[arange(block + 1).unsqueeze(0) + tensor(chunk).unsqueeze(1)];
-            sum += GptLanguageModel.Loss(model.forward(rows[.., ..^1]), rows[.., 1..]).item<float>() * chunk.Length;
+            var (x, y) = CausalLanguageModelingTask.Windows(stream, tensor(chunk), block);
+            sum += GptLanguageModel.Loss(model.forward(x), y).item<float>() * chunk.Length;
         }
         return sum / starts.Length;
     }
@@ -145,8 +141,8 @@ public static class NanoGptReplicaBenchmark
 
         public (Tensor Loss, int Examples, long Tokens) Step(long draw, Random random)
         {
-            var rows = stream[arange(65).unsqueeze(0) + tensor(starts[(int)draw]).unsqueeze(1)];
-            var loss = GptLanguageModel.Loss(model.forward(rows[.., ..^1]), rows[.., 1..]);
+            var (x, y) = CausalLanguageModelingTask.Windows(stream, tensor(starts[(int)draw]), 64);
+            var loss = GptLanguageModel.Loss(model.forward(x), y);
             Losses.Add(loss.item<float>());
             return (loss, 12, 12 * 64);
         }

@@ -75,9 +75,18 @@ public sealed class CausalLanguageModelingTask : ITrainingTask, IDisposable
     {
         var starts = new long[BatchSize];
         for (var i = 0; i < BatchSize; i++) starts[i] = random.NextInt64(stream.shape[0] - BlockSize - 1);
-        var offsets = arange(BlockSize + 1).unsqueeze(0) + tensor(starts).unsqueeze(1);   // (B, T + 1)
-        var rows = stream[offsets];
-        return (rows[.., ..^1].to(_device), rows[.., 1..].to(_device));
+        var (x, y) = Windows(stream, tensor(starts), BlockSize);
+        return (x.to(_device), y.to(_device));
+    }
+
+    /// <summary>
+    /// Inputs (B, T) and next-token targets (B, T) of the windows of <paramref name="blockSize"/> + 1
+    /// tokens of <paramref name="stream"/> that begin at <paramref name="starts"/> (B).
+    /// </summary>
+    public static (Tensor X, Tensor Y) Windows(Tensor stream, Tensor starts, int blockSize)
+    {
+        var rows = stream[arange(blockSize + 1).unsqueeze(0) + starts.unsqueeze(1)];   // (B, T + 1)
+        return (rows[.., ..^1], rows[.., 1..]);
     }
 
     /// <inheritdoc/>

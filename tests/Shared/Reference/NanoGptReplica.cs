@@ -202,9 +202,7 @@ public static class NanoGptReplica
     {
         using var starts = randint(data.shape[0] - s.BlockSize, [s.BatchSize]);
         record?.Add(starts.data<long>().ToArray());
-        using var offsets = arange(s.BlockSize + 1).unsqueeze(0) + starts.unsqueeze(1);
-        using var rows = data[offsets];
-        return (rows[.., ..^1].contiguous(), rows[.., 1..].contiguous());
+        return CausalLanguageModelingTask.Windows(data, starts, s.BlockSize);
     }
 
     // estimate_loss for one split: the mean of EvalIters batch losses, in eval mode without gradients.
