@@ -1,11 +1,9 @@
 using System.Diagnostics;
 using Microsoft.ML;
 using Microsoft.ML.Data;
-using Pipelines.Estimators.Persistence;
-using Pipelines.Estimators.Pretraining;
+using Pipelines;
 using Pipelines.Examples.Common;
 using Pipelines.Models.Training;
-using Pipelines.Transforms;
 using TorchSharp;
 using static TorchSharp.torch;
 

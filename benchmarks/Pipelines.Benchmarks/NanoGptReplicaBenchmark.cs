@@ -1,11 +1,10 @@
 using System.Diagnostics;
 using Microsoft.ML;
-using Pipelines.Estimators.Pretraining;
+using Pipelines;
 using Pipelines.Examples.Common;
 using Pipelines.Models;
 using Pipelines.Models.Training;
 using Pipelines.Reference;
-using Pipelines.Transforms;
 using static TorchSharp.torch;
 
 namespace Pipelines.Benchmarks;

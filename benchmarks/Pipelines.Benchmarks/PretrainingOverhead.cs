@@ -1,10 +1,9 @@
 using System.Diagnostics;
 using Microsoft.ML;
-using Pipelines.Estimators.Pretraining;
+using Pipelines;
 using Pipelines.Examples.Common;
 using Pipelines.Models;
 using Pipelines.Models.Training;
-using Pipelines.Transforms;
 using TorchSharp;
 using static TorchSharp.torch;
 

@@ -1,6 +1,6 @@
 using System.Diagnostics;
 using Microsoft.ML;
-using Pipelines.Estimators.Sweeps;
+using Pipelines;
 using Pipelines.Examples.Common;
 
 namespace Pipelines.Benchmarks;

@@ -2,7 +2,7 @@ using System.Diagnostics;
 using System.Text.Json;
 using Microsoft.ML;
 using Microsoft.ML.Data;
-using Pipelines.Transforms;
+using Pipelines;
 
 namespace Pipelines.Benchmarks;
 

@@ -1,10 +1,7 @@
 using Microsoft.ML;
-using Pipelines.Estimators.FineTuning;
-using Pipelines.Estimators.Pretraining;
-using Pipelines.Estimators.Sweeps;
+using Pipelines;
 using Pipelines.Models;
 using Pipelines.Models.Training;
-using Pipelines.Transforms;
 
 namespace Pipelines.Examples.Common;
 

@@ -1,10 +1,8 @@
 using System.Diagnostics;
 using Microsoft.ML;
-using Pipelines.Estimators.FineTuning;
-using Pipelines.Estimators.Pretraining;
+using Pipelines;
 using Pipelines.Models;
 using Pipelines.Models.Training;
-using Pipelines.Transforms;
 
 namespace Pipelines.Examples.Common;
 

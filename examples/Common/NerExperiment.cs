@@ -1,9 +1,6 @@
 using Microsoft.ML;
-using Pipelines.Estimators.FineTuning;
-using Pipelines.Estimators.Pretraining;
-using Pipelines.Estimators.TokenClassification;
+using Pipelines;
 using Pipelines.Models.Training;
-using Pipelines.Transforms;
 
 namespace Pipelines.Examples.Common;
 

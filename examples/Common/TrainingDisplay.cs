@@ -37,7 +37,7 @@ public static class TrainingDisplay
 
     private sealed class BarProgress(ProgressTask task, string title) : IProgress<TrainingProgress>
     {
-        private Pipelines.Models.Training.ValidationResult? _validation;
+        private Pipelines.ValidationResult? _validation;
 
         public void Report(TrainingProgress p)
         {

@@ -1,8 +1,7 @@
 using System.Diagnostics;
 using Microsoft.ML;
-using Pipelines.Estimators.Persistence;
+using Pipelines;
 using Pipelines.Examples.Common;
-using Pipelines.Transforms;
 
 // Pretrained sentence embeddings as Features for ML.NET's classic trainers: a masked-LM pretrained
 // on the SpamAssassin training mails (no labels) adds an Embedding column (mean of the last hidden

@@ -1,12 +1,9 @@
 using System.Diagnostics;
 using Microsoft.ML;
-using Pipelines.Estimators.FineTuning;
-using Pipelines.Estimators.Persistence;
-using Pipelines.Estimators.Pretraining;
+using Pipelines;
 using Pipelines.Examples.Common;
 using Pipelines.Models;
 using Pipelines.Models.HuggingFace;
-using Pipelines.Transforms;
 
 // Fine-tuning that starts from a Hugging Face model directory (config.json + model.safetensors +
 // vocab.txt, or vocab.json + merges.txt), as downloaded for bert or roberta models. No model hub is

@@ -1,8 +1,7 @@
 using System.Diagnostics;
 using Microsoft.ML;
-using Pipelines.Estimators.Persistence;
+using Pipelines;
 using Microsoft.ML.Data;
-using Pipelines.Estimators.TokenClassification;
 using Pipelines.Examples.Common;
 
 // NER on CoNLL-2003 as an ML.NET pipeline: a cased WordPiece vocabulary and a masked-LM pretrained

@@ -1,10 +1,8 @@
 using System.Diagnostics;
 using Microsoft.ML;
-using Pipelines.Estimators.Persistence;
-using Pipelines.Estimators.FineTuning;
+using Pipelines;
 using Pipelines.Examples.Common;
 using Pipelines.Models;
-using Pipelines.Transforms;
 
 // The story in one run, on the SpamAssassin mails shipped in data/:
 //   1. pretrain a small BERT-style masked-LM on every training mail's text (no labels used);

@@ -1,10 +1,9 @@
 using System.Diagnostics;
 using Microsoft.ML;
-using Pipelines.Estimators.Pretraining;
+using Pipelines;
 using Pipelines.Models;
 using Pipelines.Models.Generation;
 using Pipelines.Models.Training;
-using Pipelines.Transforms;
 
 // nanoGPT's published CPU recipe for Tiny Shakespeare (README of karpathy/nanoGPT: "a loss of
 // only 1.88" after about 3 minutes on a laptop CPU; its train.py prints 1.8857), run as an ML.NET

@@ -1,6 +1,6 @@
 using System.Diagnostics;
 using Microsoft.ML;
-using Pipelines.Estimators.Sweeps;
+using Pipelines;
 using Pipelines.Examples.Common;
 
 // A hyper-parameter sweep, AutoML style: the search space is declared on a parameters class

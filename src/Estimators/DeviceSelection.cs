@@ -2,7 +2,7 @@ using Microsoft.ML.Runtime;
 using Pipelines.Models;
 using TorchSharp;
 
-namespace Pipelines.Estimators;
+namespace Pipelines;
 
 /// <summary>Resolves a component's device option and logs the choice through <c>MLContext.Log</c>.</summary>
 public static class DeviceSelection

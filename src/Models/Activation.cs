@@ -3,7 +3,7 @@ using TorchSharp.Modules;
 using static TorchSharp.torch;
 using F = TorchSharp.torch.nn.functional;
 
-namespace Pipelines.Models;
+namespace Pipelines;
 
 /// <summary>
 /// The non-linearity of the feed-forward networks. The two GELUs differ by up to about 1e-3 per

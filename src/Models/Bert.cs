@@ -274,15 +274,6 @@ public sealed class BertModel : nn.Module
         attentionMask.to(ScalarType.Bool).view(attentionMask.shape[0], 1, 1, attentionMask.shape[1]);
 }
 
-/// <summary>How a sequence classifier turns hidden states into one vector.</summary>
-public enum Pooling
-{
-    /// <summary>The first token ([CLS]) through BERT's tanh pooler.</summary>
-    FirstToken,
-    /// <summary>The mean of the hidden states of real (unpadded) tokens.</summary>
-    Mean,
-}
-
 /// <summary>Shared pooling code for heads that need one vector per sequence.</summary>
 public static class SequencePooling
 {

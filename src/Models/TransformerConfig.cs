@@ -45,7 +45,7 @@ public sealed record TransformerConfig
     /// </summary>
     public int PositionOffset { get; init; }
     /// <summary>
-    /// The feed-forward (and masked-LM transform) non-linearity. <see cref="Models.Activation.Default"/>
+    /// The feed-forward (and masked-LM transform) non-linearity. <see cref="Pipelines.Activation.Default"/>
     /// keeps each architecture's own: exact GELU in the encoder (BERT), tanh GELU in the decoder (GPT-2).
     /// </summary>
     public Activation Activation { get; init; }

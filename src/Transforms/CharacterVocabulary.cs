@@ -1,6 +1,6 @@
 using System.Text;
 
-namespace Pipelines.Transforms;
+namespace Pipelines;
 
 /// <summary>
 /// A character-level vocabulary (as in char-rnn and nanoGPT's shakespeare_char): one id per

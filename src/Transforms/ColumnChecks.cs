@@ -2,7 +2,7 @@ using Microsoft.ML;
 using Microsoft.ML.Data;
 using Microsoft.ML.Runtime;
 
-namespace Pipelines.Transforms;
+namespace Pipelines;
 
 /// <summary>
 /// Input-column checks with ML.NET's own messages ("Could not find input column 'X'", "Schema

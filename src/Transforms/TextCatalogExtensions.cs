@@ -1,7 +1,8 @@
-using Microsoft.ML;
 using Microsoft.ML.Data;
 
-namespace Pipelines.Transforms;
+using Pipelines;
+
+namespace Microsoft.ML;
 
 /// <summary>Catalog methods of this library under <c>mlContext.Transforms.Text</c>.</summary>
 public static class TextCatalogExtensions

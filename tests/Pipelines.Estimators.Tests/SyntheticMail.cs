@@ -1,4 +1,4 @@
-using Pipelines.Transforms;
+using Pipelines;
 
 namespace Pipelines.Estimators.Tests;
 

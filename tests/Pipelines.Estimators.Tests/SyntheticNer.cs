@@ -1,5 +1,4 @@
-using Pipelines.Estimators.TokenClassification;
-using Pipelines.Transforms;
+using Pipelines;
 
 namespace Pipelines.Estimators.Tests;
 

@@ -1,11 +1,9 @@
 using System.Globalization;
 using System.Text.Json;
 using Microsoft.ML;
-using Pipelines.Estimators.Persistence;
-using Pipelines.Estimators.Pretraining;
+using Pipelines;
 using Pipelines.Models.Checkpoints;
 using Pipelines.Models.Training;
-using Pipelines.Transforms;
 
 // Pretrains a tiny character-level causal LM through the ML.NET estimator, checkpointing every few
 // steps and resuming from the latest checkpoint when one exists. Prints "step N" after each

@@ -2,7 +2,7 @@ using Microsoft.ML;
 using Microsoft.ML.Data;
 using Microsoft.ML.Runtime;
 
-namespace Pipelines.Estimators.Data;
+namespace Pipelines;
 
 /// <summary>
 /// The row mapper of the pretrained-model transformers: from a token-id column to a sentence

@@ -1,6 +1,6 @@
 using Microsoft.ML;
 
-namespace Pipelines.Estimators.Data;
+namespace Pipelines;
 
 /// <summary>
 /// Computes a row's value once per row position, so that several output columns computed by one

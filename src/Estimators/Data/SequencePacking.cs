@@ -1,4 +1,4 @@
-namespace Pipelines.Estimators.Data;
+namespace Pipelines;
 
 /// <summary>Joins token sequences into one stream for language-model pretraining.</summary>
 internal static class SequencePacking

@@ -2,7 +2,7 @@ using Microsoft.ML;
 using Microsoft.ML.Data;
 using Microsoft.ML.Runtime;
 
-namespace Pipelines.Estimators.Data;
+namespace Pipelines;
 
 /// <summary>Reads a column of token ids (a vector of Int32, as the subword tokenizer writes) into memory.</summary>
 public static class TokenSequences

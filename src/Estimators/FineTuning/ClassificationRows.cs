@@ -1,9 +1,9 @@
 using Microsoft.ML;
 using Microsoft.ML.Data;
-using Pipelines.Estimators.Data;
+using Pipelines;
 using Pipelines.Models.Training;
 
-namespace Pipelines.Estimators.FineTuning;
+namespace Pipelines;
 
 /// <summary>The rows of a classification data view, split into labelled and unlabelled ones.</summary>
 internal sealed record ClassificationRows(

@@ -1,9 +1,8 @@
 using Microsoft.ML;
-using Pipelines.Estimators.Pretraining;
+using Pipelines;
 using Pipelines.Models;
-using Pipelines.Transforms;
 
-namespace Pipelines.Estimators.FineTuning;
+namespace Pipelines;
 
 /// <summary>
 /// Where a fine-tuned model's encoder starts: a pretrained masked-LM (in memory, from the

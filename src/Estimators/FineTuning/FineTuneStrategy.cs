@@ -1,4 +1,4 @@
-namespace Pipelines.Estimators.FineTuning;
+namespace Pipelines;
 
 /// <summary>Which weights fine-tuning may change.</summary>
 public enum FineTuneStrategy

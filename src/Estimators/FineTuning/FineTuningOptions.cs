@@ -1,7 +1,6 @@
-using Pipelines.Estimators.Training;
-using Pipelines.Transforms;
+using Pipelines;
 
-namespace Pipelines.Estimators.FineTuning;
+namespace Pipelines;
 
 /// <summary>
 /// Options every fine-tuning trainer shares (text classification, token classification): where the
@@ -17,7 +16,7 @@ public abstract class FineTuningOptions : TrainingOptions
     {
         LearningRate = 1e-4;
         BatchSize = 16;
-        Schedule = Models.Training.DecayShape.Linear;
+        Schedule = DecayShape.Linear;
         MinLearningRateRatio = 0;
         WarmupSteps = -1;
         EvaluateEvery = 0;

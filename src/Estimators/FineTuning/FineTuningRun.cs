@@ -1,14 +1,12 @@
 using Microsoft.ML.Runtime;
-using Pipelines.Estimators.Pretraining;
-using Pipelines.Estimators.Training;
+using Pipelines;
 using Pipelines.Models;
 using Pipelines.Models.Lora;
 using Pipelines.Models.Training;
-using Pipelines.Transforms;
 using TorchSharp;
 using static TorchSharp.torch;
 
-namespace Pipelines.Estimators.FineTuning;
+namespace Pipelines;
 
 /// <summary>
 /// The steps every fine-tuning trainer takes in the same way: resolve the starting encoder, build

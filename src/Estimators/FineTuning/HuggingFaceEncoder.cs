@@ -1,11 +1,10 @@
 using System.Text.Json;
 using Microsoft.ML;
 using Microsoft.ML.Runtime;
-using Pipelines.Estimators.Pretraining;
+using Pipelines;
 using Pipelines.Models.HuggingFace;
-using Pipelines.Transforms;
 
-namespace Pipelines.Estimators.FineTuning;
+namespace Pipelines;
 
 /// <summary>
 /// A Hugging Face encoder directory (bert or roberta: config.json, model.safetensors, tokenizer

@@ -1,16 +1,14 @@
 using Microsoft.ML;
 using Microsoft.ML.Data;
 using Microsoft.ML.Runtime;
-using Pipelines.Estimators.Data;
-using Pipelines.Estimators.Pretraining;
-using Pipelines.Estimators.Training;
+using Pipelines;
 using Pipelines.Models;
 using Pipelines.Models.Lora;
 using Pipelines.Models.Training;
 using TorchSharp;
 using static TorchSharp.torch;
 
-namespace Pipelines.Estimators.FineTuning;
+namespace Pipelines;
 
 /// <summary>
 /// Fine-tunes a BERT style encoder with a classification head on labelled token sequences:

@@ -1,10 +1,7 @@
 using Microsoft.ML;
 using Microsoft.ML.Data;
 using Microsoft.ML.Runtime;
-using Pipelines.Estimators.Training;
-using Pipelines.Estimators.Data;
-using Pipelines.Estimators.FineTuning;
-using Pipelines.Estimators.Persistence;
+using Pipelines;
 using Pipelines.Models;
 using Pipelines.Models.Training;
 using TorchSharp;
@@ -15,7 +12,7 @@ using static TorchSharp.torch;
 [assembly: LoadableClass(typeof(IRowMapper), typeof(TextClassificationTransformer), null, typeof(SignatureLoadRowMapper),
     "Transformer text classifier", TextClassificationTransformer.LoaderSignature)]
 
-namespace Pipelines.Estimators.FineTuning;
+namespace Pipelines;
 
 /// <summary>
 /// A fine-tuned transformer text classifier. Binary: Score (log-odds), Probability and

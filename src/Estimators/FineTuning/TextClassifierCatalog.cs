@@ -1,7 +1,8 @@
-using Microsoft.ML;
 using Microsoft.ML.Data;
 
-namespace Pipelines.Estimators.FineTuning;
+using Pipelines;
+
+namespace Microsoft.ML;
 
 /// <summary>The transformer text classifiers in ML.NET's own trainer catalogs.</summary>
 public static class TextClassifierCatalog

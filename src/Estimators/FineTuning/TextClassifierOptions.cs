@@ -1,6 +1,6 @@
 using Pipelines.Models;
 
-namespace Pipelines.Estimators.FineTuning;
+namespace Pipelines;
 
 /// <summary>
 /// Options of the transformer text classifiers (binary and multiclass); the fine-tuning options

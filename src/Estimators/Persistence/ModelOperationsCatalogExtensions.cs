@@ -1,7 +1,8 @@
-using Microsoft.ML;
 using Pipelines.Models.Checkpoints;
 
-namespace Pipelines.Estimators.Persistence;
+using Pipelines;
+
+namespace Microsoft.ML;
 
 /// <summary>Saving model zips so that no reader, and no crash, ever meets half of one.</summary>
 public static class ModelOperationsCatalogExtensions

@@ -4,10 +4,10 @@ using Microsoft.ML.Runtime;
 using Pipelines.Models;
 using Pipelines.Models.Checkpoints;
 using Pipelines.Models.Lora;
-using Pipelines.Transforms;
+using Pipelines;
 using TorchSharp;
 
-namespace Pipelines.Estimators.Persistence;
+namespace Pipelines;
 
 /// <summary>
 /// The thin layer between ML.NET's model-zip streams and this library's models: a model

@@ -1,13 +1,12 @@
 using Microsoft.ML;
 using Microsoft.ML.Data;
 using Microsoft.ML.Runtime;
-using Pipelines.Estimators.Data;
-using Pipelines.Estimators.Training;
+using Pipelines;
 using Pipelines.Models;
 using Pipelines.Models.Training;
 using TorchSharp;
 
-namespace Pipelines.Estimators.Pretraining;
+namespace Pipelines;
 
 /// <summary>
 /// Pretrains a GPT-2 style decoder on a column of token ids by next-token prediction. Fit reads

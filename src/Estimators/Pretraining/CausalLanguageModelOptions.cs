@@ -1,8 +1,7 @@
-using Pipelines.Estimators.Training;
+using Pipelines;
 using Pipelines.Models;
-using Pipelines.Transforms;
 
-namespace Pipelines.Estimators.Pretraining;
+namespace Pipelines;
 
 /// <summary>
 /// Options of <see cref="CausalLanguageModelEstimator"/>: a GPT-2 style decoder trained to predict

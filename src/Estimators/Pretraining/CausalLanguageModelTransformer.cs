@@ -1,14 +1,10 @@
 using Microsoft.ML;
 using Microsoft.ML.Data;
 using Microsoft.ML.Runtime;
-using Pipelines.Estimators.Training;
-using Pipelines.Estimators.Data;
-using Pipelines.Estimators.Persistence;
-using Pipelines.Estimators.Pretraining;
+using Pipelines;
 using Pipelines.Models;
 using Pipelines.Models.Generation;
 using Pipelines.Models.Training;
-using Pipelines.Transforms;
 using TorchSharp;
 using static TorchSharp.torch;
 
@@ -17,7 +13,7 @@ using static TorchSharp.torch;
 [assembly: LoadableClass(typeof(IRowMapper), typeof(CausalLanguageModelTransformer), null, typeof(SignatureLoadRowMapper),
     "Causal language model", CausalLanguageModelTransformer.LoaderSignature)]
 
-namespace Pipelines.Estimators.Pretraining;
+namespace Pipelines;
 
 /// <summary>
 /// A pretrained GPT-2 style decoder with its tokenizer. As a transform it adds a sentence

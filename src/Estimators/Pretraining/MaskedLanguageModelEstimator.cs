@@ -1,13 +1,11 @@
 using Microsoft.ML;
 using Microsoft.ML.Runtime;
-using Pipelines.Estimators.Data;
-using Pipelines.Estimators.Training;
+using Pipelines;
 using TorchSharp;
 using Pipelines.Models;
 using Pipelines.Models.Training;
-using Pipelines.Transforms;
 
-namespace Pipelines.Estimators.Pretraining;
+namespace Pipelines;
 
 /// <summary>
 /// Pretrains a BERT style encoder on a column of token ids by masked-token prediction (dynamic

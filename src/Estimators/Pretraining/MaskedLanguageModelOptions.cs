@@ -1,8 +1,7 @@
-using Pipelines.Estimators.Training;
+using Pipelines;
 using Pipelines.Models.Training;
-using Pipelines.Transforms;
 
-namespace Pipelines.Estimators.Pretraining;
+namespace Pipelines;
 
 /// <summary>
 /// Options of <see cref="MaskedLanguageModelEstimator"/>: a BERT style encoder trained to recover

@@ -1,13 +1,9 @@
 using Microsoft.ML;
 using Microsoft.ML.Data;
 using Microsoft.ML.Runtime;
-using Pipelines.Estimators.Training;
-using Pipelines.Estimators.Data;
-using Pipelines.Estimators.Persistence;
-using Pipelines.Estimators.Pretraining;
+using Pipelines;
 using Pipelines.Models;
 using Pipelines.Models.Training;
-using Pipelines.Transforms;
 using TorchSharp;
 using static TorchSharp.torch;
 
@@ -16,7 +12,7 @@ using static TorchSharp.torch;
 [assembly: LoadableClass(typeof(IRowMapper), typeof(MaskedLanguageModelTransformer), null, typeof(SignatureLoadRowMapper),
     "Masked language model", MaskedLanguageModelTransformer.LoaderSignature)]
 
-namespace Pipelines.Estimators.Pretraining;
+namespace Pipelines;
 
 /// <summary>One fill-mask candidate.</summary>
 /// <param name="Token">The predicted token's text.</param>

@@ -1,6 +1,6 @@
-using Pipelines.Transforms;
+using Pipelines;
 
-namespace Pipelines.Estimators.Pretraining;
+namespace Microsoft.ML;
 
 public sealed partial class PretrainingCatalog
 {

@@ -1,8 +1,7 @@
-using Microsoft.ML;
 using Microsoft.ML.Runtime;
-using Pipelines.Transforms;
+using Pipelines;
 
-namespace Pipelines.Estimators.Pretraining;
+namespace Microsoft.ML;
 
 /// <summary>Self-supervised pretraining estimators, reached as <c>mlContext.Pretraining</c>.</summary>
 public sealed partial class PretrainingCatalog

@@ -1,7 +1,7 @@
 using System.Globalization;
 using System.Reflection;
 
-namespace Pipelines.Estimators.Sweeps;
+namespace Pipelines;
 
 /// <summary>
 /// The search space declared on a parameter type: every public settable property with a

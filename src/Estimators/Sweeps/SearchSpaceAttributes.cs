@@ -1,4 +1,4 @@
-namespace Pipelines.Estimators.Sweeps;
+namespace Pipelines;
 
 /// <summary>
 /// A numeric parameter searched between <paramref name="min"/> and <paramref name="max"/>

@@ -2,10 +2,9 @@ using System.Diagnostics;
 using System.Reflection;
 using Microsoft.ML;
 using Microsoft.ML.Runtime;
-using Pipelines.Estimators.Training;
-using Pipelines.Estimators.Persistence;
+using Pipelines;
 
-namespace Pipelines.Estimators.Sweeps;
+namespace Pipelines;
 
 /// <summary>
 /// A hyper-parameter sweep shaped like an AutoML experiment: a search space declared on
@@ -155,12 +154,4 @@ public sealed class SweepExperiment<T> where T : class, new()
         if (model is IEnumerable<ITransformer> chain) foreach (var part in chain) Dispose(part);
         else (model as IDisposable)?.Dispose();
     }
-}
-
-/// <summary>Creates sweeps from an MLContext.</summary>
-public static class SweepCatalog
-{
-    /// <summary>A sweep over the search space declared on <typeparamref name="T"/>.</summary>
-    public static SweepExperiment<T> CreateSweep<T>(this MLContext ml, Func<MLContext, T, IEstimator<ITransformer>> pipeline, SweepOptions options)
-        where T : class, new() => new(ml, pipeline, options);
 }

@@ -1,7 +1,7 @@
 using Microsoft.ML;
-using Pipelines.Estimators.TokenClassification;
+using Pipelines;
 
-namespace Pipelines.Estimators.Sweeps;
+namespace Pipelines;
 
 /// <summary>Metrics of a scored validation set, for <see cref="SweepOptions.Metric"/>, taken from ML.NET's evaluators.</summary>
 public static class SweepMetrics

@@ -1,6 +1,6 @@
 using Microsoft.ML;
 
-namespace Pipelines.Estimators.Sweeps;
+namespace Pipelines;
 
 /// <summary>How a sweep scores, splits, budgets, records and finishes.</summary>
 public sealed class SweepOptions

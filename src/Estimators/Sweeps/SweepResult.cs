@@ -4,7 +4,7 @@ using System.Text;
 using System.Text.Json;
 using Microsoft.ML;
 
-namespace Pipelines.Estimators.Sweeps;
+namespace Pipelines;
 
 /// <summary>What a sweep did: every trial, the best one, its parameters and refitted model, and what the trials cost.</summary>
 public sealed class SweepResult<T> where T : class, new()

@@ -1,4 +1,4 @@
-namespace Pipelines.Estimators.Sweeps;
+namespace Pipelines;
 
 /// <summary>
 /// One trial of a sweep: its parameters (as the search space writes them), the budget it was given,

@@ -1,4 +1,4 @@
-namespace Pipelines.Estimators.Sweeps;
+namespace Pipelines;
 
 /// <summary>
 /// How a sweep picks its trials. Grid and random search train every configuration with the full

@@ -1,7 +1,7 @@
 using System.Globalization;
 using System.Text;
 
-namespace Pipelines.Estimators.TokenClassification;
+namespace Pipelines;
 
 /// <summary>Precision, recall and F1 of one entity type (or an average), and its gold count (support).</summary>
 public sealed record EntityScore(double Precision, double Recall, double F1, int Support);

@@ -1,4 +1,4 @@
-namespace Pipelines.Estimators.TokenClassification;
+namespace Pipelines;
 
 /// <summary>One entity: its type and the words it spans, [Start, End).</summary>
 public readonly record struct Entity(string Type, int Start, int End);

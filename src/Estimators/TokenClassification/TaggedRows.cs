@@ -1,10 +1,10 @@
 using Microsoft.ML;
 using Microsoft.ML.Data;
-using Pipelines.Estimators.Data;
+using Pipelines;
 using Pipelines.Models;
 using Pipelines.Models.Training;
 
-namespace Pipelines.Estimators.TokenClassification;
+namespace Pipelines;
 
 /// <summary>One sentence as the tagger sees it: token ids, the word of each token, the word count, and the word tags (null when unlabelled).</summary>
 internal sealed record TaggedSentence(int[] Ids, int[] WordIds, int Words, string[]? Tags);

@@ -1,15 +1,13 @@
 using Microsoft.ML;
 using Microsoft.ML.Data;
 using Microsoft.ML.Runtime;
-using Pipelines.Estimators.Data;
-using Pipelines.Estimators.FineTuning;
-using Pipelines.Estimators.Training;
+using Pipelines;
 using Pipelines.Models;
 using Pipelines.Models.Lora;
 using Pipelines.Models.Training;
 using TorchSharp;
 
-namespace Pipelines.Estimators.TokenClassification;
+namespace Pipelines;
 
 /// <summary>
 /// Fine-tunes a BERT style encoder with a tag classifier on every token: each word's tag is

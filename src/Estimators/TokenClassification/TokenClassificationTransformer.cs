@@ -1,10 +1,7 @@
 using Microsoft.ML;
 using Microsoft.ML.Data;
 using Microsoft.ML.Runtime;
-using Pipelines.Estimators.Training;
-using Pipelines.Estimators.Data;
-using Pipelines.Estimators.Persistence;
-using Pipelines.Estimators.TokenClassification;
+using Pipelines;
 using Pipelines.Models;
 using Pipelines.Models.Training;
 using TorchSharp;
@@ -15,7 +12,7 @@ using static TorchSharp.torch;
 [assembly: LoadableClass(typeof(IRowMapper), typeof(TokenClassificationTransformer), null, typeof(SignatureLoadRowMapper),
     "Transformer token classifier", TokenClassificationTransformer.LoaderSignature)]
 
-namespace Pipelines.Estimators.TokenClassification;
+namespace Pipelines;
 
 /// <summary>
 /// A fine-tuned transformer tagger: adds a column with the predicted tag of every word of the

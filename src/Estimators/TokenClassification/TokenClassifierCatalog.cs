@@ -1,7 +1,8 @@
-using Microsoft.ML;
 using Microsoft.ML.Data;
 
-namespace Pipelines.Estimators.TokenClassification;
+using Pipelines;
+
+namespace Microsoft.ML;
 
 /// <summary>The transformer token classifier and its entity-level evaluator, in ML.NET's multiclass catalog (where ML.NET keeps its own NER trainer).</summary>
 public static class TokenClassifierCatalog

@@ -1,6 +1,6 @@
-using Pipelines.Estimators.FineTuning;
+using Pipelines;
 
-namespace Pipelines.Estimators.TokenClassification;
+namespace Pipelines;
 
 /// <summary>
 /// Options of the transformer token classifier (NER and other word taggers). The data has a

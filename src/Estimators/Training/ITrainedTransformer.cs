@@ -1,6 +1,6 @@
 using Pipelines.Models.Training;
 
-namespace Pipelines.Estimators.Training;
+namespace Pipelines;
 
 /// <summary>A transformer made by one of this library's trainers: how its training run went.</summary>
 public interface ITrainedTransformer

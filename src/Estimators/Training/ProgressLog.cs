@@ -1,7 +1,7 @@
 using Microsoft.ML.Runtime;
 using Pipelines.Models.Training;
 
-namespace Pipelines.Estimators.Training;
+namespace Pipelines;
 
 /// <summary>Forwards training progress to <c>MLContext.Log</c> (through a channel) and to the user's <see cref="IProgress{T}"/>.</summary>
 internal sealed class ProgressLog(IChannel channel, IProgress<TrainingProgress>? user, int logEvery) : IProgress<TrainingProgress>

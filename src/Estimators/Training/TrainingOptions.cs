@@ -1,7 +1,7 @@
 using Microsoft.ML;
 using Pipelines.Models.Training;
 
-namespace Pipelines.Estimators.Training;
+namespace Pipelines;
 
 /// <summary>
 /// Options every trainer of this library shares: optimisation, validation, early stopping,

@@ -1,6 +1,6 @@
 using Microsoft.ML;
 
-namespace Pipelines.Estimators.Training;
+namespace Pipelines;
 
 /// <summary>Checks <see cref="TrainingOptions.ValidationData"/> before a trainer reads it.</summary>
 internal static class ValidationColumns

@@ -289,8 +289,8 @@ public sealed record HuggingFaceConfig
             var value = String(name, fallback);
             return value switch
             {
-                "gelu" => Models.Activation.Gelu,
-                "gelu_new" or "gelu_pytorch_tanh" => Models.Activation.GeluTanh,
+                "gelu" => Pipelines.Activation.Gelu,
+                "gelu_new" or "gelu_pytorch_tanh" => Pipelines.Activation.GeluTanh,
                 _ => throw new InvalidDataException(
                     $"{source}: \"{name}\" = \"{value}\" is not supported; supported: gelu (exact), gelu_new and gelu_pytorch_tanh (tanh approximation)."),
             };

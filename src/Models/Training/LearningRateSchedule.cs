@@ -2,17 +2,6 @@ using TorchSharp;
 
 namespace Pipelines.Models.Training;
 
-/// <summary>Shape of the learning-rate curve after warmup.</summary>
-public enum DecayShape
-{
-    /// <summary>Stay at the peak.</summary>
-    Constant,
-    /// <summary>Straight line from the peak down to the floor at the last step (BERT).</summary>
-    Linear,
-    /// <summary>Half a cosine from the peak down to the floor at the last step (GPT, nanoGPT).</summary>
-    Cosine,
-}
-
 /// <summary>
 /// Linear warmup from 0 to each parameter group's initial learning rate over
 /// <see cref="WarmupSteps"/>, then <see cref="Shape"/> decay to <see cref="FloorRatio"/> times it

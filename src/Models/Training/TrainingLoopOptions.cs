@@ -1,14 +1,5 @@
 namespace Pipelines.Models.Training;
 
-/// <summary>Which validation measure picks the best step (for early stopping and best-weights restore).</summary>
-public enum BestBy
-{
-    /// <summary>Lowest validation loss (the default, as Hugging Face's Trainer).</summary>
-    Loss,
-    /// <summary>Highest validation accuracy (tasks whose metric follows accuracy more than loss, e.g. tagging).</summary>
-    Accuracy,
-}
-
 /// <summary>How <see cref="TrainingLoop"/> runs. Defaults suit small models on a CPU.</summary>
 public sealed record TrainingLoopOptions
 {

@@ -1,4 +1,4 @@
-namespace Pipelines.Models.Training;
+namespace Pipelines;
 
 /// <summary>One progress report of a training run.</summary>
 /// <param name="Step">Optimizer steps done.</param>

@@ -1,14 +1,14 @@
 using Microsoft.ML;
 using Microsoft.ML.Data;
 using Microsoft.ML.Runtime;
-using Pipelines.Transforms;
+using Pipelines;
 
 [assembly: LoadableClass(typeof(MaskTokensTransformer), null, typeof(SignatureLoadModel),
     "Masked-LM token masking", MaskTokensTransformer.LoaderSignature)]
 [assembly: LoadableClass(typeof(IRowMapper), typeof(MaskTokensTransformer), null, typeof(SignatureLoadRowMapper),
     "Masked-LM token masking", MaskTokensTransformer.LoaderSignature)]
 
-namespace Pipelines.Transforms;
+namespace Pipelines;
 
 /// <summary>
 /// Static masked-LM masking of a token-id column with <see cref="MlmMasker"/>: writes the masked ids

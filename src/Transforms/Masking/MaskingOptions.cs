@@ -1,4 +1,4 @@
-namespace Pipelines.Transforms;
+namespace Pipelines;
 
 /// <summary>Which tokens masked-LM masking chooses.</summary>
 public enum MaskingStrategy

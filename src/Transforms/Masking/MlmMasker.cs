@@ -1,4 +1,4 @@
-namespace Pipelines.Transforms;
+namespace Pipelines;
 
 /// <summary>
 /// Masking for masked-LM pretraining, in one place for the static <c>MaskTokens</c> transform and for

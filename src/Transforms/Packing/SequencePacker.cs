@@ -1,4 +1,4 @@
-namespace Pipelines.Transforms;
+namespace Pipelines;
 
 /// <summary>
 /// Sequence packing for language-model pretraining: documents are concatenated, each followed by a

@@ -3,7 +3,7 @@ using System.Text.Json;
 using System.Text.RegularExpressions;
 using Microsoft.ML.Tokenizers;
 
-namespace Pipelines.Transforms;
+namespace Pipelines;
 
 /// <summary>
 /// Byte-pair encoding from a vocab.json (token to id) and a merges.txt ("a b" per line, an optional

@@ -1,4 +1,4 @@
-namespace Pipelines.Transforms;
+namespace Pipelines;
 
 /// <summary>
 /// One id per character through <see cref="CharacterVocabulary"/> (written here, as no library has a

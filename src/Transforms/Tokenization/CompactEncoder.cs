@@ -1,4 +1,4 @@
-namespace Pipelines.Transforms;
+namespace Pipelines;
 
 /// <summary>
 /// Another vocabulary cut down to the ids a corpus uses most: its K most frequent ids become

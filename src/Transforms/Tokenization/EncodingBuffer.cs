@@ -1,4 +1,4 @@
-namespace Pipelines.Transforms;
+namespace Pipelines;
 
 /// <summary>
 /// Reusable lists one encoding writes into, so that a transform encoding row after row allocates

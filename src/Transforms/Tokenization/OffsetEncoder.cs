@@ -1,6 +1,6 @@
 using Microsoft.ML.Tokenizers;
 
-namespace Pipelines.Transforms;
+namespace Pipelines;
 
 /// <summary>
 /// Vocabularies whose tokens may carry the whitespace before a word (" world" in GPT-2 and tiktoken):

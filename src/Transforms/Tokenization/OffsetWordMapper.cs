@@ -1,4 +1,4 @@
-namespace Pipelines.Transforms;
+namespace Pipelines;
 
 /// <summary>
 /// Gives each token of a text the index of the whitespace-separated word it starts in, from the

@@ -1,7 +1,7 @@
 using Google.Protobuf;
 using Microsoft.ML.Tokenizers;
 
-namespace Pipelines.Transforms;
+namespace Pipelines;
 
 /// <summary>
 /// A SentencePiece model (BPE or unigram, the protobuf .model file) through Microsoft.ML.Tokenizers.

@@ -1,4 +1,4 @@
-namespace Pipelines.Transforms;
+namespace Pipelines;
 
 /// <summary>
 /// Which ids of a <see cref="TextTokenizer"/> play the special roles, and which of them were appended

@@ -1,4 +1,4 @@
-namespace Pipelines.Transforms;
+namespace Pipelines;
 
 /// <summary>The vocabulary families a <see cref="TextTokenizer"/> can wrap.</summary>
 public enum TokenizerKind

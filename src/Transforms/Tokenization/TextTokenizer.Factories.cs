@@ -1,6 +1,6 @@
 using System.Text;
 
-namespace Pipelines.Transforms;
+namespace Pipelines;
 
 public sealed partial class TextTokenizer
 {

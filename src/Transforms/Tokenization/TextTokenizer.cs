@@ -1,6 +1,6 @@
 using System.Text;
 
-namespace Pipelines.Transforms;
+namespace Pipelines;
 
 /// <summary>
 /// A subword (or character) vocabulary with its special tokens: encodes text and text pairs into

@@ -1,6 +1,6 @@
 using Microsoft.ML.Tokenizers;
 
-namespace Pipelines.Transforms;
+namespace Pipelines;
 
 /// <summary>
 /// OpenAI's tiktoken encodings through Microsoft.ML.Tokenizers, their data read from the

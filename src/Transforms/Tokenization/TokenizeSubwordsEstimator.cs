@@ -2,7 +2,7 @@ using Microsoft.ML;
 using Microsoft.ML.Data;
 using Microsoft.ML.Runtime;
 
-namespace Pipelines.Transforms;
+namespace Pipelines;
 
 /// <summary>
 /// Estimator of <see cref="TokenizeSubwordsTransformer"/> with a given tokenizer: fitting only

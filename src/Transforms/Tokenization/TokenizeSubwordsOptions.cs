@@ -1,4 +1,4 @@
-namespace Pipelines.Transforms;
+namespace Pipelines;
 
 /// <summary>
 /// Options of <c>mlContext.Transforms.Text.TokenizeSubwords</c>. The transform writes four columns,

@@ -1,14 +1,14 @@
 using Microsoft.ML;
 using Microsoft.ML.Data;
 using Microsoft.ML.Runtime;
-using Pipelines.Transforms;
+using Pipelines;
 
 [assembly: LoadableClass(typeof(TokenizeSubwordsTransformer), null, typeof(SignatureLoadModel),
     "Subword tokenizer", TokenizeSubwordsTransformer.LoaderSignature)]
 [assembly: LoadableClass(typeof(IRowMapper), typeof(TokenizeSubwordsTransformer), null, typeof(SignatureLoadRowMapper),
     "Subword tokenizer", TokenizeSubwordsTransformer.LoaderSignature)]
 
-namespace Pipelines.Transforms;
+namespace Pipelines;
 
 /// <summary>
 /// The fitted subword tokenization transform: a text column (or two, for pairs) becomes token ids,

@@ -1,4 +1,4 @@
-namespace Pipelines.Transforms;
+namespace Pipelines;
 
 /// <summary>How a text pair longer than the maximum length is cut.</summary>
 public enum TruncationStrategy

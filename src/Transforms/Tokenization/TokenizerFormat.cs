@@ -1,4 +1,4 @@
-namespace Pipelines.Transforms;
+namespace Pipelines;
 
 /// <summary>
 /// The bytes of a saved <see cref="TextTokenizer"/>: "PLTOK" and a format version, the encoder

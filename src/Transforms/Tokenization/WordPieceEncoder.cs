@@ -2,7 +2,7 @@ using System.Text;
 using System.Text.RegularExpressions;
 using Microsoft.ML.Tokenizers;
 
-namespace Pipelines.Transforms;
+namespace Pipelines;
 
 /// <summary>
 /// BERT's WordPiece through Microsoft.ML.Tokenizers' BertTokenizer: BERT's normalizer (optional lower-casing and

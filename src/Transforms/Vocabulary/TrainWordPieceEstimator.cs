@@ -3,7 +3,7 @@ using Microsoft.ML;
 using Microsoft.ML.Data;
 using Microsoft.ML.Runtime;
 
-namespace Pipelines.Transforms;
+namespace Pipelines;
 
 /// <summary>
 /// Trains a WordPiece vocabulary on the text column during <see cref="Fit"/> and returns the

@@ -1,7 +1,7 @@
 using System.Text;
 using Microsoft.ML.Tokenizers;
 
-namespace Pipelines.Transforms;
+namespace Pipelines;
 
 /// <summary>
 /// Trains a WordPiece vocabulary (a vocab.txt that Microsoft.ML.Tokenizers' BertTokenizer loads

@@ -1,4 +1,4 @@
-namespace Pipelines.Transforms;
+namespace Pipelines;
 
 /// <summary>Options of <see cref="WordPieceTrainer"/>. Defaults suit a small model on a corpus of a few MB.</summary>
 public sealed class WordPieceTrainerOptions

@@ -1,9 +1,7 @@
 using Microsoft.ML;
 using Microsoft.ML.Data;
-using Pipelines.Estimators.FineTuning;
-using Pipelines.Estimators.TokenClassification;
+using Pipelines;
 using Pipelines.Models.HuggingFace;
-using Pipelines.Transforms;
 using static TorchSharp.torch;
 
 namespace Pipelines.Estimators.Tests.FineTuning;
@@ -56,7 +54,7 @@ public sealed class HuggingFaceStartTests
         CollectionAssert.AreEqual(expectedIds, tokenizer.Encode("The quick brown").Ids.ToArray(), "vocab.txt line numbers, lower-cased");
         var options = new TextClassifierOptions
         {
-            Base = EncoderSource.FromHuggingFace(directory), Strategy = FineTuneStrategy.HeadOnly, Pooling = Models.Pooling.Mean,
+            Base = EncoderSource.FromHuggingFace(directory), Strategy = FineTuneStrategy.HeadOnly, Pooling = Pooling.Mean,
             Epochs = 3, BatchSize = 8, LearningRate = 1e-2, MaxLength = 16, Device = TestDevice.Option, Seed = 2,
         };
         var model = ml.Transforms.Text.TokenizeSubwords("Tokens", "Text", tokenizer, maxLength: 16)

@@ -1,9 +1,8 @@
 using Microsoft.ML;
 using Microsoft.ML.Data;
-using Pipelines.Estimators.Pretraining;
+using Pipelines;
 using Pipelines.Models.Generation;
 using Pipelines.Models.Training;
-using Pipelines.Transforms;
 
 namespace Pipelines.Estimators.Tests.Pretraining;
 

@@ -1,8 +1,7 @@
 using Microsoft.ML;
 using Microsoft.ML.Data;
-using Pipelines.Estimators.Pretraining;
+using Pipelines;
 using Pipelines.Models.Training;
-using Pipelines.Transforms;
 
 namespace Pipelines.Estimators.Tests.Pretraining;
 

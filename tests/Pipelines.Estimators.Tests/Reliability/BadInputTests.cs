@@ -1,9 +1,6 @@
 using Microsoft.ML;
 using Microsoft.ML.Data;
-using Pipelines.Estimators.FineTuning;
-using Pipelines.Estimators.Pretraining;
-using Pipelines.Estimators.TokenClassification;
-using Pipelines.Transforms;
+using Pipelines;
 
 namespace Pipelines.Estimators.Tests.Reliability;
 

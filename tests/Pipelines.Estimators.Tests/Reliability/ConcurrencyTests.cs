@@ -1,6 +1,6 @@
 using Microsoft.ML;
 using Microsoft.ML.Data;
-using Pipelines.Estimators.Pretraining;
+using Pipelines;
 using Pipelines.Models.Generation;
 
 namespace Pipelines.Estimators.Tests.Reliability;

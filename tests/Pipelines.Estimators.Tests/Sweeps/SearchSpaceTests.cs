@@ -1,4 +1,4 @@
-using Pipelines.Estimators.Sweeps;
+using Pipelines;
 
 namespace Pipelines.Estimators.Tests.Sweeps;
 

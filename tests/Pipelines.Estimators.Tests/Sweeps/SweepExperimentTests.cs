@@ -1,7 +1,5 @@
 using Microsoft.ML;
-using Pipelines.Estimators.FineTuning;
-using Pipelines.Estimators.Sweeps;
-using Pipelines.Transforms;
+using Pipelines;
 
 namespace Pipelines.Estimators.Tests.Sweeps;
 

@@ -1,4 +1,4 @@
-using Pipelines.Estimators.TokenClassification;
+using Pipelines;
 
 namespace Pipelines.Estimators.Tests.TokenClassification;
 

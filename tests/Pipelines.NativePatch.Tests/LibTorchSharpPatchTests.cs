@@ -1,7 +1,7 @@
 using System.Reflection;
 using System.Security.Cryptography;
 
-namespace Pipelines.BuildTools.Tests;
+namespace Pipelines.NativePatch.Tests;
 
 /// <summary>The build's patch of TorchSharp's native library, applied to a copy of the package's file.</summary>
 [TestClass]

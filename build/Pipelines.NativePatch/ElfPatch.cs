@@ -17,7 +17,7 @@ using System.Linq;
 using System.Runtime.InteropServices;
 using System.Text;
 
-namespace Pipelines.BuildTools;
+namespace Pipelines.NativePatch;
 
 /// <summary>Finds the system's libstdc++ and reads which symbol versions it defines.</summary>
 public static class LibStdCxx

@@ -1,0 +1,70 @@
+#!/usr/bin/env bash
+# Packs the library, then builds and runs this consumer application OUTSIDE the repository from
+# those packages alone: a local folder feed in a temporary nuget.config, no project reference, no
+# Directory.Build.props, a package cache of its own (so the packages just written are the ones
+# used). Fails if a package lacks its build targets, the patch tool or a dependency, if the
+# application does not train, save, load and predict, or if a package-level check misbehaves.
+#   bash tests/PackageConsumer/run.sh
+set -euo pipefail
+repo="$(cd "$(dirname "$0")/../.." && pwd)"
+work="$(mktemp -d)"; echo "work: $work"
+[ -n "${KEEP_WORK:-}" ] || trap 'rm -rf "$work"' EXIT
+export DOTNET_CLI_TELEMETRY_OPTOUT=1 DOTNET_NOLOGO=1 DOTNET_SKIP_FIRST_TIME_EXPERIENCE=1
+
+# A version no cache has seen, so NuGet cannot hand back an older build of the same version.
+version="0.1.0-local.$(date -u +%Y%m%d%H%M%S)"
+echo "== pack $version"
+dotnet pack "$repo/Pipelines.sln" -c Release -o "$work/feed" -p:VersionSuffix="${version#0.1.0-}" --nologo -v:q
+ls -1 "$work/feed"
+
+echo "== package contents"
+check() { # package, entry
+  unzip -l "$work/feed/$1.$version.nupkg" | awk '{print $4}' | grep -qx "$2" \
+    || { echo "missing from $1: $2" >&2; exit 1; }
+}
+for p in Pipelines.Models Pipelines.Transforms Pipelines.Estimators; do
+  check $p "lib/net10.0/$p.dll"; check $p "lib/net10.0/$p.xml"; check $p README.md; check $p LICENSE
+  [ -f "$work/feed/$p.$version.snupkg" ] || { echo "missing symbols: $p" >&2; exit 1; }
+done
+check Pipelines.Models buildTransitive/Pipelines.Models.targets
+check Pipelines.Models buildTransitive/Pipelines.TorchSharpNative.targets
+check Pipelines.Models tools/native-patch/Pipelines.NativePatch.dll
+check Pipelines.Models tools/native-patch/Pipelines.NativePatch.runtimeconfig.json
+check Pipelines.Transforms buildTransitive/Pipelines.Transforms.targets
+check Pipelines.Transforms buildTransitive/Pipelines.Transforms.props
+unzip -p "$work/feed/Pipelines.Estimators.$version.nupkg" Pipelines.Estimators.nuspec | grep -q 'id="TorchSharp-cpu"' \
+  || { echo "Pipelines.Estimators does not depend on TorchSharp-cpu" >&2; exit 1; }
+echo "ok"
+
+echo "== consumer: restore and build from the packages alone"
+app="$work/app"
+mkdir -p "$app"
+cp "$repo/tests/PackageConsumer/Program.cs" "$repo/tests/PackageConsumer/PackageConsumer.csproj" "$app/"
+cat > "$app/nuget.config" <<XML
+<?xml version="1.0" encoding="utf-8"?>
+<configuration>
+  <packageSources>
+    <add key="local" value="$work/feed" />
+  </packageSources>
+  <config>
+    <add key="globalPackagesFolder" value="$work/packages" />
+  </config>
+  <fallbackPackageFolders>
+    <add key="user" value="${NUGET_PACKAGES:-$HOME/.nuget/packages}" />
+  </fallbackPackageFolders>
+</configuration>
+XML
+cd "$app"
+dotnet build -c Release -p:PipelinesVersion="$version" --nologo -v:m 2>&1 | tee "$work/build.log"
+grep -q 'Pipelines.NativePatch' "$work/build.log" || { echo "the package's native-patch target did not run" >&2; exit 1; }
+
+echo "== consumer: run"
+dotnet run -c Release --no-build -- "$repo/data/spamassassin/emails.jsonl.gz"
+
+echo "== consumer: the package's ML.NET version check refuses another version"
+if dotnet build -c Release -p:PipelinesVersion="$version" -p:PipelinesMlNetVersion=9.9.9 --nologo -v:q > "$work/mlnet.log" 2>&1; then
+  echo "building against an ML.NET other than the packages' did not fail" >&2; exit 1
+fi
+grep -q 'PIPELINES001' "$work/mlnet.log" || { cat "$work/mlnet.log"; echo "no PIPELINES001 error" >&2; exit 1; }
+echo "ok: $(grep -o "error PIPELINES001: .*" "$work/mlnet.log" | head -1 | cut -c1-160)..."
+echo "package consumer: passed"
