@@ -75,7 +75,7 @@ public static class NanoGptReplicaBenchmark
             .Append(ml.Pretraining.CausalLanguageModel(new CausalLanguageModelOptions
             {
                 Tokenizer = tokenizer, Layers = 4, Heads = 4, Hidden = 128, BlockSize = 64, BatchSize = 12, Dropout = 0, Activation = Activation.Gelu,
-                Bias = false, MaxSteps = steps, LearningRate = 1e-3, MinLearningRateRatio = 0.1, WarmupSteps = 100, Schedule = DecayShape.Cosine,
+                Bias = false, MaxSteps = steps, LearningRate = 1e-3, FinalLearningRateRatio = 0.1, WarmupSteps = 100, Schedule = DecayShape.Cosine,
                 Beta2 = 0.99, WeightDecay = 0.1, GradientClipNorm = 1.0, ValidationFraction = 0.1, ValidationBatches = 20, EvaluateEvery = steps,
                 Device = "cpu", Seed = seed,
             }));

@@ -13,7 +13,7 @@ public sealed class ClassifierSweepParameters
     /// <summary>LoRA rank.</summary>
     [Choice(2, 4, 8, 16)] public int LoraRank { get; set; } = new TextClassifierOptions().LoraRank;
     /// <summary>Epochs: the budget successive halving hands out.</summary>
-    public int Epochs { get; set; } = new TextClassifierOptions().Epochs;
+    public int Epochs { get; set; } = new TextClassifierOptions().MaxEpoch;
 }
 
 /// <summary>
@@ -52,7 +52,7 @@ public sealed class ClassifierSweep
             .Append(context.BinaryClassification.Trainers.TransformerClassifier(new TextClassifierOptions
             {
                 Base = EncoderSource.FromTransformer(Pretrained), Strategy = FineTuneStrategy.LoRA, Pooling = Pooling.Mean, MaxLength = MaxLength,
-                LearningRate = p.LearningRate, LoraRank = p.LoraRank, Epochs = p.Epochs, ValidationFraction = 0, LogEvery = 1000, Device = "auto",
+                LearningRate = p.LearningRate, LoraRank = p.LoraRank, MaxEpoch = p.Epochs, ValidationFraction = 0, LogEvery = 1000, Device = "auto",
             }));
 
     /// <summary>A seeded random slice of <paramref name="rows"/> training mails.</summary>

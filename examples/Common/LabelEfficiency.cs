@@ -108,7 +108,7 @@ public static class LabelEfficiency
         {
             Base = fromPretrained ? EncoderSource.FromTransformer(pretrained.Model) : EncoderSource.None,
             Tokenizer = pretrained.Tokenizer, Layers = options.Layers, Hidden = options.Hidden, Heads = Math.Max(2, options.Hidden / 64),
-            MaxLength = options.MaxLength, Epochs = epochs, BatchSize = 16, LearningRate = 3e-4, Device = options.Device, Seed = seed,
+            MaxLength = options.MaxLength, MaxEpoch = epochs, BatchSize = 16, LearningRate = 3e-4, Device = options.Device, Seed = seed,
             ValidationFraction = rows >= 100 ? 0.1 : 0, LogEvery = 1000,
             // Mean pooling reads the pretrained token states directly; BERT's first-token pooler is
             // not trained by masked-LM pretraining. Scratch models get the same head, to compare fairly.

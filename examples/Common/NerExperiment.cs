@@ -73,8 +73,8 @@ public static class NerExperiment
             {
                 Base = pretrained is null ? EncoderSource.None : EncoderSource.FromTransformer(pretrained),
                 Tokenizer = tokenizer, Layers = options.Layers, Hidden = options.Hidden, Heads = Math.Max(2, options.Hidden / 64),
-                MaxLength = options.MaxLength, Epochs = epochs, BatchSize = options.BatchSize, LearningRate = options.LearningRate,
-                Patience = 3, ValidationData = validation, LogEvery = 200, Device = options.Device, Seed = seed,
+                MaxLength = options.MaxLength, MaxEpoch = epochs, BatchSize = options.BatchSize, LearningRate = options.LearningRate,
+                Patience = 3, ValidationSet = validation, LogEvery = 200, Device = options.Device, Seed = seed,
             }))
             .Fit(ml.Data.LoadFromEnumerable(sentences));
 

@@ -40,7 +40,7 @@ foreach (var (name, start) in new[] { ("from the Hugging Face directory", Encode
     var started = Stopwatch.StartNew();
     var options = new TextClassifierOptions
     {
-        Base = start, Tokenizer = tokenizer, MaxLength = maxLength, Epochs = epochs, BatchSize = 16, LearningRate = 3e-4,
+        Base = start, Tokenizer = tokenizer, MaxLength = maxLength, MaxEpoch = epochs, BatchSize = 16, LearningRate = 3e-4,
         Pooling = Pooling.Mean, ValidationFraction = 0.1, Device = device, Seed = 1, LogEvery = 1000,
     };
     if (start == EncoderSource.None) (options.Layers, options.Hidden, options.Heads) = ArchitectureOf(directory);

@@ -48,7 +48,7 @@ var labelled = LabelEfficiency.Sample(train, 0.1, seed: 1);
 var pipeline = ml.Transforms.Text.TokenizeSubwords("Tokens", nameof(Email.Text), pretrained.Tokenizer, options.MaxLength)
     .Append(ml.BinaryClassification.Trainers.TransformerClassifier(new TextClassifierOptions
     {
-        Base = EncoderSource.FromTransformer(pretrained.Model), MaxLength = options.MaxLength, Epochs = 6, BatchSize = 16,
+        Base = EncoderSource.FromTransformer(pretrained.Model), MaxLength = options.MaxLength, MaxEpoch = 6, BatchSize = 16,
         LearningRate = 3e-4, Device = device, Seed = 1, LogEvery = 1000, Pooling = Pooling.Mean,
     }));
 var model = pipeline.Fit(ml.Data.LoadFromEnumerable(labelled));

@@ -26,7 +26,7 @@ Console.WriteLine($"{text.Length:N0} characters, {tokenizer.VocabSize} token ids
 var options = new CausalLanguageModelOptions
 {
     Tokenizer = tokenizer, Layers = 4, Heads = 4, Hidden = 128, BlockSize = 64, BatchSize = 12, Dropout = 0, Activation = gelu, Bias = bias,
-    MaxSteps = steps, LearningRate = 1e-3, MinLearningRateRatio = 0.1, WarmupSteps = 100, Schedule = DecayShape.Cosine, Seed = seed,
+    MaxSteps = steps, LearningRate = 1e-3, FinalLearningRateRatio = 0.1, WarmupSteps = 100, Schedule = DecayShape.Cosine, Seed = seed,
     Beta2 = 0.99, WeightDecay = 0.1, GradientClipNorm = 1.0, ValidationFraction = 0.1, ValidationBatches = 20,
     EvaluateEvery = 250, LogEvery = 100, Device = device, Progress = new ConsoleProgress(),
 };

@@ -26,7 +26,7 @@ var model = ml.Transforms.Text.TokenizeSubwords("Tokens", "Text", tokenizer, max
     .Append(pretraining)
     .Append(ml.BinaryClassification.Trainers.TransformerClassifier(new TextClassifierOptions
     {
-        Base = EncoderSource.FromEstimator(pretraining), MaxLength = 64, Epochs = 3,
+        Base = EncoderSource.FromEstimator(pretraining), MaxLength = 64, MaxEpoch = 3,
     }))
     .Fit(trainData);
 

@@ -31,7 +31,28 @@ public sealed class TokenizeSubwordsTransformTests
             Assert.IsTrue(shape.TryFindColumn(name, out var column), name);
             Assert.AreEqual(SchemaShape.Column.VectorKind.VariableVector, column.Kind, name);
             Assert.AreEqual(NumberDataViewType.Int32, column.ItemType, name);
+            Assert.AreEqual(name == "Tokens", TokenizationAnnotation.IsDeclared(column), $"{name}: only the token ids carry the tokenization");
         }
+    }
+
+    [TestMethod]
+    public void TheTokenColumnCarriesTheTokenizationThatWroteIt()
+    {
+        var ml = new MLContext(seed: 1);
+        var tokenizer = Vocabularies.WordPiece();
+        var transformer = ml.Transforms.Text.TokenizeSubwords("Tokens", "Text", tokenizer, maxLength: 7).Fit(Data(ml));
+        var schema = transformer.Transform(Data(ml)).Schema;
+        var tokenization = TokenizationAnnotation.Get(schema["Tokens"]);
+        Assert.AreSame(transformer, tokenization);
+        Assert.AreSame(tokenizer, tokenization!.Tokenizer);
+        Assert.AreEqual(7, tokenization.MaxLength);
+        Assert.AreEqual("Text", tokenization.InputColumnName);
+        CollectionAssert.AreEqual(new[] { "Tokens", "Tokens.AttentionMask", "Tokens.WordIds", "Tokens.SegmentIds" }, tokenization.OutputColumnNames.ToArray());
+        Assert.IsNull(TokenizationAnnotation.Get(schema["Tokens.WordIds"]));
+        Assert.IsNull(TokenizationAnnotation.Get(schema["Text"]));
+        // Columns passed through later steps keep it, as ML.NET keeps every annotation.
+        var copied = ml.Transforms.CopyColumns("Other", "Number").Fit(transformer.Transform(Data(ml))).Transform(transformer.Transform(Data(ml)));
+        Assert.AreSame(transformer, TokenizationAnnotation.Get(copied.Schema["Tokens"]));
     }
 
     [TestMethod]

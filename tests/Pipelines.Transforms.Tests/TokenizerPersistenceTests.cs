@@ -41,6 +41,20 @@ public sealed class TokenizerPersistenceTests
     }
 
     [TestMethod]
+    public void TheFingerprintSurvivesSavingAndTellsVocabulariesApart()
+    {
+        var fingerprints = Tokenizers().Select(t => ((TextTokenizer)t[1]).Fingerprint).ToList();
+        Assert.AreEqual(fingerprints.Count, fingerprints.Distinct().Count(), "every vocabulary, casing and compaction differs");
+        foreach (var row in Tokenizers())
+        {
+            var tokenizer = (TextTokenizer)row[1];
+            Assert.AreEqual(64, tokenizer.Fingerprint.Length, "SHA-256 in hex");
+            Assert.AreEqual(tokenizer.Fingerprint, RoundTrip(tokenizer).Fingerprint, (string)row[0]);
+        }
+        Assert.AreEqual(Vocabularies.WordPiece().Fingerprint, Vocabularies.WordPiece().Fingerprint, "made twice the same way");
+    }
+
+    [TestMethod]
     public void WordPieceSaveKeepsTheCasingOption()
     {
         var cased = RoundTrip(Vocabularies.WordPiece(lowerCase: false));

@@ -17,7 +17,7 @@ public abstract class FineTuningOptions : TrainingOptions
         LearningRate = 1e-4;
         BatchSize = 16;
         Schedule = DecayShape.Linear;
-        MinLearningRateRatio = 0;
+        FinalLearningRateRatio = 0;
         WarmupSteps = -1;
         EvaluateEvery = 0;
         Patience = 3;
@@ -27,10 +27,13 @@ public abstract class FineTuningOptions : TrainingOptions
     public string TokenColumnName { get; set; } = "Tokens";
     /// <summary>Where the encoder starts; <see cref="EncoderSource.None"/> trains from scratch.</summary>
     public EncoderSource Base { get; set; } = EncoderSource.None;
-    /// <summary>Tokenizer of the token column; needed only when <see cref="Base"/> is none (for the vocabulary size and padding id).</summary>
+    /// <summary>
+    /// Tokenizer of the token column. Null (the default) takes the pretrained model's, or the one
+    /// TokenizeSubwords recorded on the token column; set it only for a token column made some other way.
+    /// </summary>
     public TextTokenizer? Tokenizer { get; set; }
     /// <summary>Passes over the labelled rows; sets the number of steps (MaxSteps is ignored when this is positive).</summary>
-    public int Epochs { get; set; } = 5;
+    public int MaxEpoch { get; set; } = 5;
     /// <summary>Which weights may change.</summary>
     public FineTuneStrategy Strategy { get; set; } = FineTuneStrategy.Full;
     /// <summary>Blocks frozen from the bottom with <see cref="FineTuneStrategy.FreezeBottomLayers"/>.</summary>
@@ -49,8 +52,11 @@ public abstract class FineTuningOptions : TrainingOptions
     public double LayerDecay { get; set; } = 1.0;
     /// <summary>Weight classes (or tags) by inverse frequency in the loss (for imbalanced labels).</summary>
     public bool BalanceClasses { get; set; }
-    /// <summary>Longest sequence in tokens; longer rows are cut (and counted).</summary>
-    public int MaxLength { get; set; } = 128;
+    /// <summary>
+    /// Longest sequence in tokens; longer rows are cut (and counted). 0 (the default) takes the maximum
+    /// length TokenizeSubwords recorded on the token column, else 128; a pretrained model's positions cap it.
+    /// </summary>
+    public int MaxLength { get; set; }
     /// <summary>Encoder blocks when training from scratch.</summary>
     public int Layers { get; set; } = 4;
     /// <summary>Width when training from scratch.</summary>
@@ -63,8 +69,8 @@ public abstract class FineTuningOptions : TrainingOptions
     internal override void Validate()
     {
         base.Validate();
-        if (Epochs < 0) throw new ArgumentOutOfRangeException(nameof(Epochs), Epochs, "Epochs must not be negative.");
+        if (MaxEpoch < 0) throw new ArgumentOutOfRangeException(nameof(MaxEpoch), MaxEpoch, "MaxEpoch must not be negative.");
         if (LoraRank <= 0) throw new ArgumentOutOfRangeException(nameof(LoraRank), LoraRank, "LoRA rank must be positive.");
-        if (MaxLength < 3) throw new ArgumentOutOfRangeException(nameof(MaxLength), MaxLength, "The maximum length must leave room for text between [CLS] and [SEP].");
+        if (MaxLength is < 0 or (> 0 and < 3)) throw new ArgumentOutOfRangeException(nameof(MaxLength), MaxLength, "The maximum length must leave room for text between [CLS] and [SEP] (0: the token column's).");
     }
 }

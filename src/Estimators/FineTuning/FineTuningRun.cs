@@ -1,3 +1,5 @@
+using Microsoft.ML;
+using Microsoft.ML.Data;
 using Microsoft.ML.Runtime;
 using Pipelines;
 using Pipelines.Models;
@@ -15,18 +17,36 @@ namespace Pipelines;
 /// </summary>
 internal static class FineTuningRun
 {
-    /// <summary>The pretrained encoder (null from scratch), the tokenizer, and the model config.</summary>
-    public static (MaskedLanguageModelTransformer? Pretrained, TextTokenizer Tokenizer, TransformerConfig Config) Start(FineTuningOptions options)
+    /// <summary>The option naming the tokenizer, for messages.</summary>
+    public const string TokenizerOption = $"{nameof(FineTuningOptions)}.{nameof(FineTuningOptions.Tokenizer)}";
+
+    /// <summary>
+    /// Before data: the token column must be a vector of Int32 whose tokenizer is known (the column's
+    /// annotation, the options, or a pretrained start).
+    /// </summary>
+    public static void CheckTokens(SchemaShape schema, FineTuningOptions options) =>
+        TokenColumn.Check(schema, options.TokenColumnName, options.Tokenizer is not null || options.Base != EncoderSource.None, TokenizerOption);
+
+    /// <summary>
+    /// The pretrained encoder (null from scratch), the token column (tokenizer, maximum length,
+    /// tokenization of raw validation text) and the model config. A pretrained start's tokenizer must
+    /// be the one that wrote the token column.
+    /// </summary>
+    public static (MaskedLanguageModelTransformer? Pretrained, TokenColumn Tokens, TransformerConfig Config) Start(FineTuningOptions options, DataViewSchema schema)
     {
         var pretrained = options.Base.Resolve();
-        var tokenizer = pretrained?.Tokenizer ?? options.Tokenizer
-            ?? throw new ArgumentException($"Set {nameof(FineTuningOptions.Tokenizer)} when training from scratch (no {nameof(FineTuningOptions.Base)}).");
+        var given = options.Tokenizer ?? pretrained?.Tokenizer;
+        var tokens = TokenColumn.Resolve(schema, options.TokenColumnName, given,
+            options.Tokenizer is not null ? TokenizerOption : $"the pretrained model's ({nameof(FineTuningOptions)}.{nameof(FineTuningOptions.Base)})",
+            options.MaxLength, TokenizerOption);
+        if (pretrained is not null && options.Tokenizer is not null && options.Tokenizer.Fingerprint != pretrained.Tokenizer.Fingerprint)
+            throw new ArgumentException($"{TokenizerOption} is not the tokenizer the pretrained model ({nameof(FineTuningOptions.Base)}) was trained with; leave it unset.");
         var config = (pretrained?.Config ?? new TransformerConfig
         {
-            VocabSize = tokenizer.VocabSize, Layers = options.Layers, Hidden = options.Hidden, Heads = options.Heads,
-            FeedForward = 4 * options.Hidden, MaxPositions = Math.Max(options.MaxLength, 8),
+            VocabSize = tokens.Tokenizer.VocabSize, Layers = options.Layers, Hidden = options.Hidden, Heads = options.Heads,
+            FeedForward = 4 * options.Hidden, MaxPositions = Math.Max(tokens.MaxLength, 8),
         }) with { Dropout = options.Dropout };
-        return (pretrained, tokenizer, config);
+        return (pretrained, tokens, config);
     }
 
     /// <summary>Copies the pretrained encoder's weights into <paramref name="encoder"/> and logs what stays random.</summary>
@@ -67,11 +87,11 @@ internal static class FineTuningRun
     /// The options' maximum length, cut to the positions the model can use (a checkpoint may have fewer,
     /// RoBERTa's offset included), with a log line when it is cut.
     /// </summary>
-    public static int MaxLength(FineTuningOptions options, TransformerConfig config, IChannel channel)
+    public static int MaxLength(TokenColumn tokens, TransformerConfig config, IChannel channel)
     {
-        var maxLength = Math.Min(options.MaxLength, config.MaxSequenceLength);
-        if (maxLength < options.MaxLength)
-            channel.Info($"The model has {config.MaxSequenceLength} positions: rows are cut to {maxLength} tokens (MaxLength {options.MaxLength}).");
+        var maxLength = Math.Min(tokens.MaxLength, config.MaxSequenceLength);
+        if (maxLength < tokens.MaxLength)
+            channel.Info($"The model has {config.MaxSequenceLength} positions: rows are cut to {maxLength} tokens (MaxLength {tokens.MaxLength}).");
         return maxLength;
     }
 
@@ -101,7 +121,7 @@ internal static class FineTuningRun
     public static TrainingResult Train(ITrainingTask task, int batchesPerEpoch, int layers, FineTuningOptions options, int seed, IChannel channel)
     {
         var model = task.Model;
-        var steps = options.Epochs > 0 ? options.Epochs * batchesPerEpoch : options.MaxSteps;
+        var steps = options.MaxEpoch > 0 ? options.MaxEpoch * batchesPerEpoch : options.MaxSteps;
         var evaluateEvery = options.EvaluateEvery > 0 ? options.EvaluateEvery : batchesPerEpoch;
         var parameters = model.parameters().Where(p => p.requires_grad).ToList();
         using var optimizer = options.LayerDecay < 1

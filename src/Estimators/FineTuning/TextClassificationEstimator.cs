@@ -32,7 +32,7 @@ public sealed class TextClassificationEstimator : IEstimator<TextClassificationT
     /// <inheritdoc/>
     public SchemaShape GetOutputSchema(SchemaShape inputSchema)
     {
-        TokenSequences.CheckColumn(inputSchema, _options.TokenColumnName);
+        FineTuningRun.CheckTokens(inputSchema, _options);
         if (_options.SegmentColumnName is not null) TokenSequences.CheckColumn(inputSchema, _options.SegmentColumnName);
         if (!inputSchema.TryFindColumn(_options.LabelColumnName, out var label))
             throw new ArgumentOutOfRangeException(nameof(inputSchema), $"Could not find label column '{_options.LabelColumnName}'");
@@ -54,9 +54,11 @@ public sealed class TextClassificationEstimator : IEstimator<TextClassificationT
         _options.Validate();
         var seed = _options.Seed ?? _host.Rand.Next();
         using var channel = _host.Start("Text classifier fine-tuning");
-        var rows = ClassificationRows.Read(input, _options.TokenColumnName, _options.SegmentColumnName, _options.LabelColumnName, _binary, _options.MaxLength);
+        var (pretrained, tokens, config) = FineTuningRun.Start(_options, input.Schema);
+        var maxLength = FineTuningRun.MaxLength(tokens, config, channel);
+        var rows = ClassificationRows.Read(input, _options.TokenColumnName, _options.SegmentColumnName, _options.LabelColumnName, _binary, maxLength);
         if (rows.TooShort > 0) channel.Warning($"Skipped {rows.TooShort} rows with no tokens.");
-        if (rows.Truncated > 0) channel.Info($"{rows.Truncated} rows are longer than {_options.MaxLength} tokens and were truncated.");
+        if (rows.Truncated > 0) channel.Info($"{rows.Truncated} rows are longer than {maxLength} tokens and were truncated.");
         if (rows.Labelled.Count == 0)
             throw new InvalidOperationException($"No row has a label in column '{_options.LabelColumnName}': nothing to fine-tune on.");
         var seen = rows.Labelled.Select(r => r.Label).Distinct().Count();
@@ -64,7 +66,7 @@ public sealed class TextClassificationEstimator : IEstimator<TextClassificationT
             throw new InvalidOperationException($"Every labelled row has the same class ('{rows.ClassNames[rows.Labelled[0].Label]}'); a classifier needs at least two.");
         channel.Info($"{rows.Labelled.Count:N0} labelled rows ({seen} of {rows.Classes} classes seen), {rows.Unlabelled.Count:N0} unlabelled.");
 
-        var (pretrained, tokenizer, config) = FineTuningRun.Start(_options);
+        var tokenizer = tokens.Tokenizer;
         var device = DeviceSelection.Select(_host, _options.Device, "Text classifier fine-tuning");
         Seeding.Set(seed);
         var model = new BertForSequenceClassification(config, rows.Classes, _options.Pooling);
@@ -72,9 +74,8 @@ public sealed class TextClassificationEstimator : IEstimator<TextClassificationT
         model.to(device);
         FineTuningRun.ApplyStrategy(model, _options, channel);
 
-        var (train, validation) = Split(rows.Labelled, seed);
+        var (train, validation) = Split(rows.Labelled, tokens, maxLength, seed);
         var weights = _options.BalanceClasses ? FineTuningRun.InverseFrequency(train.Select(r => r.Label), rows.Classes) : null;
-        var maxLength = FineTuningRun.MaxLength(_options, config, channel);
         var result = Train(model, train, validation, weights, tokenizer.PadId, maxLength, seed, channel);
         for (var round = 1; round <= _options.SelfTrainingRounds && rows.Unlabelled.Count > 0; round++)
         {
@@ -97,11 +98,11 @@ public sealed class TextClassificationEstimator : IEstimator<TextClassificationT
     }
 
     // A seeded random fraction of the labelled rows, or the separate validation data.
-    private (List<LabelledSequence> Train, List<LabelledSequence> Validation) Split(List<LabelledSequence> labelled, int seed) =>
-        _options.ValidationData is null
+    private (List<LabelledSequence> Train, List<LabelledSequence> Validation) Split(List<LabelledSequence> labelled, TokenColumn tokens, int maxLength, int seed) =>
+        _options.ValidationSet is null
             ? FineTuningRun.Split(labelled, _options.ValidationFraction, seed)
-            : (labelled, ClassificationRows.Read(ValidationColumns.Check(_options.ValidationData, _options.TokenColumnName, _options.SegmentColumnName, _options.LabelColumnName), _options.TokenColumnName, _options.SegmentColumnName,
-                _options.LabelColumnName, _binary, _options.MaxLength).Labelled);
+            : (labelled, ClassificationRows.Read(tokens.Prepare(_options.ValidationSet, _options.SegmentColumnName, _options.LabelColumnName), _options.TokenColumnName,
+                _options.SegmentColumnName, _options.LabelColumnName, _binary, maxLength).Labelled);
 
     private List<LabelledSequence> PseudoLabel(BertForSequenceClassification model, List<LabelledSequence> unlabelled, int padId, int maxLength)
     {

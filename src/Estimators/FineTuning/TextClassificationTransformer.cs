@@ -105,7 +105,7 @@ public sealed class TextClassificationTransformer : RowToRowTransformerBase, IDi
         var (padId, maxLength, pooling) = (ctx.Reader.ReadInt32(), ctx.Reader.ReadInt32(), (Pooling)ctx.Reader.ReadInt32());
         var config = ModelStreams.LoadConfig(ctx);
         var model = new BertForSequenceClassification(config, count, pooling);
-        ModelStreams.LoadWeights(ctx, model);
+        ModelStreams.LoadWeights(host, ctx, model, "Text classifier (loaded)");
         return new TextClassificationTransformer(host, binary, tokens, segments, names, padId, maxLength, pooling, model, null);
     }
 

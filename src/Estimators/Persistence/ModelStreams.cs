@@ -66,13 +66,14 @@ internal static class ModelStreams
     }
 
     /// <summary>
-    /// Reads the weights into <paramref name="model"/> and moves it to the default device ("auto":
-    /// CUDA when available, else CPU), where a loaded model runs; the zip records no device.
+    /// Reads the weights into <paramref name="model"/> and moves it to the device the loading
+    /// MLContext asks for (its GpuDeviceId and FallbackToCpu; the CPU by default), where a loaded
+    /// model runs; the zip records no device.
     /// </summary>
-    public static void LoadWeights(ModelLoadContext ctx, torch.nn.Module model)
+    public static void LoadWeights(IHostEnvironment env, ModelLoadContext ctx, torch.nn.Module model, string component)
     {
         Load(ctx, WeightsStream, stream => { using var file = SafeTensors.Read(stream); SafeTensors.LoadInto(model, file); });
-        model.to(ComputeDevice.Resolve(ComputeDevice.Auto));
+        model.to(DeviceSelection.Select(env, null, component));
     }
 
     private static void Save(ModelSaveContext ctx, string name, Action<Stream> write)

@@ -12,13 +12,15 @@ namespace Pipelines;
 /// Pretrains a GPT-2 style decoder on a column of token ids by next-token prediction. Fit reads
 /// every row, concatenates the rows into one stream with the tokenizer's separator between them
 /// (sequence packing), holds out the last <see cref="TrainingOptions.ValidationFraction"/> of the
-/// stream for validation (or uses <see cref="TrainingOptions.ValidationData"/>), and trains on
+/// stream for validation (or uses <see cref="TrainingOptions.ValidationSet"/>), and trains on
 /// random windows of <see cref="CausalLanguageModelOptions.BlockSize"/> tokens.
 /// </summary>
 public sealed class CausalLanguageModelEstimator : IEstimator<CausalLanguageModelTransformer>
 {
     private readonly IHost _host;
     private readonly CausalLanguageModelOptions _options;
+
+    private const string TokenizerOption = $"{nameof(CausalLanguageModelOptions)}.{nameof(CausalLanguageModelOptions.Tokenizer)}";
 
     internal CausalLanguageModelEstimator(IHostEnvironment env, CausalLanguageModelOptions options)
     {
@@ -29,7 +31,7 @@ public sealed class CausalLanguageModelEstimator : IEstimator<CausalLanguageMode
     /// <inheritdoc/>
     public SchemaShape GetOutputSchema(SchemaShape inputSchema)
     {
-        TokenSequences.CheckColumn(inputSchema, _options.TokenColumnName);
+        TokenColumn.Check(inputSchema, _options.TokenColumnName, _options.Tokenizer is not null || _options.Base is not null, TokenizerOption);
         return CausalLanguageModelTransformer.OutputSchema(inputSchema, _options.EmbeddingColumnName, _options.PerplexityColumnName);
     }
 
@@ -37,7 +39,10 @@ public sealed class CausalLanguageModelEstimator : IEstimator<CausalLanguageMode
     public CausalLanguageModelTransformer Fit(IDataView input)
     {
         _options.Validate();
-        var tokenizer = _options.Tokenizer!;
+        var column = TokenColumn.Resolve(input.Schema, _options.TokenColumnName, _options.Tokenizer ?? _options.Base?.Tokenizer,
+            _options.Tokenizer is not null ? TokenizerOption : $"the base model's ({nameof(CausalLanguageModelOptions)}.{nameof(CausalLanguageModelOptions.Base)})",
+            _options.BlockSize, TokenizerOption);
+        var tokenizer = column.Tokenizer;
         var seed = _options.Seed ?? _host.Rand.Next();
         using var channel = _host.Start("Causal language model pretraining");
 
@@ -46,9 +51,9 @@ public sealed class CausalLanguageModelEstimator : IEstimator<CausalLanguageMode
         if (rows.Count == 0) throw new InvalidOperationException($"No row of column '{_options.TokenColumnName}' has at least 2 tokens: nothing to train on.");
         var stream = SequencePacking.Concatenate(rows, tokenizer.SepId);
         long[] train = stream, validation = [];
-        if (_options.ValidationData is not null)
+        if (_options.ValidationSet is not null)
         {
-            var (validationRows, _) = TokenSequences.Read(ValidationColumns.Check(_options.ValidationData, _options.TokenColumnName), _options.TokenColumnName);
+            var (validationRows, _) = TokenSequences.Read(column.Prepare(_options.ValidationSet), column.Name);
             validation = SequencePacking.Concatenate(validationRows, tokenizer.SepId);
         }
         else if (_options.ValidationFraction > 0)

@@ -25,7 +25,7 @@ public sealed class CausalLanguageModelOptions : TrainingOptions
     public string EmbeddingColumnName { get; set; } = "Embedding";
     /// <summary>Output column: the model's perplexity on the row (exp of mean next-token loss).</summary>
     public string PerplexityColumnName { get; set; } = "Perplexity";
-    /// <summary>The tokenizer that produced the token column (stored with the model, used for generation).</summary>
+    /// <summary>The tokenizer that produced the token column (stored with the model, used for generation); null takes the one TokenizeSubwords recorded on the column.</summary>
     public TextTokenizer? Tokenizer { get; set; }
     /// <summary>Decoder blocks.</summary>
     public int Layers { get; set; } = 4;
@@ -54,7 +54,6 @@ public sealed class CausalLanguageModelOptions : TrainingOptions
     internal override void Validate()
     {
         base.Validate();
-        if (Tokenizer is null) throw new ArgumentException($"{nameof(Tokenizer)} must be set: the model stores it to decode what it generates.");
         if (BlockSize < 2) throw new ArgumentOutOfRangeException(nameof(BlockSize), BlockSize, "The block size must be at least 2 tokens.");
     }
 }

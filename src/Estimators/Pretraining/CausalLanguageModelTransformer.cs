@@ -101,7 +101,7 @@ public sealed class CausalLanguageModelTransformer : RowToRowTransformerBase, ID
         var config = ModelStreams.LoadConfig(ctx);
         var tokenizer = ModelStreams.LoadTokenizer(ctx);
         var model = new GptLanguageModel(config);
-        ModelStreams.LoadWeights(ctx, model);
+        ModelStreams.LoadWeights(host, ctx, model, "Causal language model (loaded)");
         return new CausalLanguageModelTransformer(host, token, embedding, perplexity, model, tokenizer, null);
     }
 

@@ -11,7 +11,7 @@ namespace Pipelines;
 /// Pretrains a BERT style encoder on a column of token ids by masked-token prediction (dynamic
 /// masking: each draw of a sequence gets a new mask). Fit reads every row; rows with fewer than 2
 /// tokens are skipped and counted; a seeded <see cref="TrainingOptions.ValidationFraction"/> of
-/// rows is held out (or <see cref="TrainingOptions.ValidationData"/> is used) and scored for loss,
+/// rows is held out (or <see cref="TrainingOptions.ValidationSet"/> is used) and scored for loss,
 /// perplexity and masked-token accuracy.
 /// </summary>
 public sealed class MaskedLanguageModelEstimator : IEstimator<MaskedLanguageModelTransformer>
@@ -22,6 +22,8 @@ public sealed class MaskedLanguageModelEstimator : IEstimator<MaskedLanguageMode
     /// <summary>The transformer of the latest Fit, so that a fine-tuning trainer later in the same chain can start from it.</summary>
     public MaskedLanguageModelTransformer? LastFitted { get; private set; }
 
+    private const string TokenizerOption = $"{nameof(MaskedLanguageModelOptions)}.{nameof(MaskedLanguageModelOptions.Tokenizer)}";
+
     internal MaskedLanguageModelEstimator(IHostEnvironment env, MaskedLanguageModelOptions options)
     {
         _host = env.Register(nameof(MaskedLanguageModelEstimator));
@@ -31,7 +33,7 @@ public sealed class MaskedLanguageModelEstimator : IEstimator<MaskedLanguageMode
     /// <inheritdoc/>
     public SchemaShape GetOutputSchema(SchemaShape inputSchema)
     {
-        TokenSequences.CheckColumn(inputSchema, _options.TokenColumnName);
+        TokenColumn.Check(inputSchema, _options.TokenColumnName, _options.Tokenizer is not null || _options.Base is not null, TokenizerOption);
         return MaskedLanguageModelTransformer.OutputSchema(inputSchema, _options.EmbeddingColumnName, _options.FilledColumnName);
     }
 
@@ -39,14 +41,20 @@ public sealed class MaskedLanguageModelEstimator : IEstimator<MaskedLanguageMode
     public MaskedLanguageModelTransformer Fit(IDataView input)
     {
         _options.Validate();
-        var tokenizer = _options.Tokenizer!;
+        var column = TokenColumn.Resolve(input.Schema, _options.TokenColumnName, _options.Tokenizer ?? _options.Base?.Tokenizer,
+            _options.Tokenizer is not null ? TokenizerOption : $"the base model's ({nameof(MaskedLanguageModelOptions)}.{nameof(MaskedLanguageModelOptions.Base)})",
+            _options.MaxLength, TokenizerOption);
+        var tokenizer = column.Tokenizer;
+        if (tokenizer.MaskId is null) throw new ArgumentException("The tokenizer has no mask token; masked-LM pretraining needs one.");
+        if (_options.SentencePairs != SentencePairObjective.None && column.MaxLength < 5)
+            throw new ArgumentOutOfRangeException(nameof(MaskedLanguageModelOptions.MaxLength), column.MaxLength, "Sentence pairs need at least 5 positions.");
         var seed = _options.Seed ?? _host.Rand.Next();
         using var channel = _host.Start("Masked language model pretraining");
 
         var (rows, skipped) = TokenSequences.Read(input, _options.TokenColumnName);
         if (skipped > 0) channel.Warning($"Skipped {skipped} rows of '{_options.TokenColumnName}' with fewer than 2 tokens.");
         if (rows.Count == 0) throw new InvalidOperationException($"No row of column '{_options.TokenColumnName}' has at least 2 tokens: nothing to train on.");
-        var (train, validation) = Split(rows, _options, seed);
+        var (train, validation) = Split(rows, column, seed);
         channel.Info($"{train.Count:N0} training and {validation.Count:N0} validation sequences.");
 
         var device = DeviceSelection.Select(_host, _options.Device, "Masked language model pretraining");
@@ -55,7 +63,7 @@ public sealed class MaskedLanguageModelEstimator : IEstimator<MaskedLanguageMode
         {
             VocabSize = tokenizer.VocabSize, Layers = _options.Layers, Hidden = _options.Hidden, Heads = _options.Heads,
             FeedForward = _options.FeedForward > 0 ? _options.FeedForward : 4 * _options.Hidden,
-            MaxPositions = Math.Max(_options.MaxLength, 8), Dropout = _options.Dropout,
+            MaxPositions = Math.Max(column.MaxLength, 8), Dropout = _options.Dropout,
         };
         var pairs = _options.SentencePairs != SentencePairObjective.None;
         var model = new BertForPreTraining(config, sentencePair: pairs || (_options.Base?.Model.HasSentencePairHead ?? false));
@@ -67,7 +75,7 @@ public sealed class MaskedLanguageModelEstimator : IEstimator<MaskedLanguageMode
         var parameters = (precision?.MasterParameters ?? model.parameters()).ToList();
         using var optimizer = Optimizers.AdamW(parameters, _options.LearningRate, _options.WeightDecay, _options.Beta1, _options.Beta2);
         var task = new MaskedLanguageModelingTask(model, train, validation, (ids, random) => masker.Mask(ids, random),
-            tokenizer.PadId, Math.Min(_options.MaxLength, config.MaxSequenceLength), _options.BatchSize, seed,
+            tokenizer.PadId, Math.Min(column.MaxLength, config.MaxSequenceLength), _options.BatchSize, seed,
             _options.SentencePairs, tokenizer.ClsId, tokenizer.SepId, _options.ContrastiveWeight, _options.ContrastiveTemperature);
         if (_options.ContrastiveWeight > 0) channel.Info($"Contrastive sentence embeddings (SimCSE, weight {_options.ContrastiveWeight}) trained beside masked-LM.");
         if (pairs) channel.Info($"Sentence pairs ({_options.SentencePairs}) trained beside masked-LM.");
@@ -82,11 +90,11 @@ public sealed class MaskedLanguageModelEstimator : IEstimator<MaskedLanguageMode
     }
 
     // Held-out rows: the separate validation data, or a seeded random fraction of the rows.
-    private (List<int[]> Train, List<int[]> Validation) Split(List<int[]> rows, MaskedLanguageModelOptions options, int seed)
+    private (List<int[]> Train, List<int[]> Validation) Split(List<int[]> rows, TokenColumn column, int seed)
     {
-        if (options.ValidationData is not null)
-            return (rows, TokenSequences.Read(ValidationColumns.Check(options.ValidationData, options.TokenColumnName), options.TokenColumnName).Sequences);
-        var count = (int)(rows.Count * options.ValidationFraction);
+        if (_options.ValidationSet is not null)
+            return (rows, TokenSequences.Read(column.Prepare(_options.ValidationSet), column.Name).Sequences);
+        var count = (int)(rows.Count * _options.ValidationFraction);
         if (count == 0) return (rows, []);
         var order = Enumerable.Range(0, rows.Count).ToArray();
         new Random(seed).Shuffle(order);

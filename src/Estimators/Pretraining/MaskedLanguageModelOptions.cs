@@ -19,7 +19,10 @@ public sealed class MaskedLanguageModelOptions : TrainingOptions
     public string EmbeddingColumnName { get; set; } = "Embedding";
     /// <summary>Output column: the row's text with every [MASK] token replaced by the model's best guess.</summary>
     public string FilledColumnName { get; set; } = "FilledText";
-    /// <summary>The tokenizer that produced the token column; it must have a mask token.</summary>
+    /// <summary>
+    /// The tokenizer that produced the token column; it must have a mask token. Null (the default)
+    /// takes the one TokenizeSubwords recorded on the token column (or the <see cref="Base"/> model's).
+    /// </summary>
     public TextTokenizer? Tokenizer { get; set; }
     /// <summary>Encoder blocks.</summary>
     public int Layers { get; set; } = 4;
@@ -29,8 +32,11 @@ public sealed class MaskedLanguageModelOptions : TrainingOptions
     public int Heads { get; set; } = 4;
     /// <summary>Feed-forward width; 0 means 4 x <see cref="Hidden"/>.</summary>
     public int FeedForward { get; set; }
-    /// <summary>Longest sequence in tokens; longer rows are cut.</summary>
-    public int MaxLength { get; set; } = 128;
+    /// <summary>
+    /// Longest sequence in tokens (the model's positions); longer rows are cut. 0 (the default) takes
+    /// the maximum length TokenizeSubwords recorded on the token column, else 128.
+    /// </summary>
+    public int MaxLength { get; set; }
     /// <summary>Dropout probability.</summary>
     public double Dropout { get; set; } = 0.1;
     /// <summary>Fraction of (non-special) tokens chosen for prediction.</summary>
@@ -59,11 +65,10 @@ public sealed class MaskedLanguageModelOptions : TrainingOptions
     internal override void Validate()
     {
         base.Validate();
-        if (Tokenizer is null) throw new ArgumentException($"{nameof(Tokenizer)} must be set: the model stores it, and masking needs its [MASK] id.");
-        if (Tokenizer.MaskId is null) throw new ArgumentException("The tokenizer has no mask token; masked-LM pretraining needs one.");
-        if (MaxLength < 4) throw new ArgumentOutOfRangeException(nameof(MaxLength), MaxLength, "The maximum length must be at least 4 tokens.");
+        if (Tokenizer is { MaskId: null }) throw new ArgumentException("The tokenizer has no mask token; masked-LM pretraining needs one.");
+        if (MaxLength is < 0 or (> 0 and < 4)) throw new ArgumentOutOfRangeException(nameof(MaxLength), MaxLength, "The maximum length must be at least 4 tokens (0: the token column's).");
         if (Masking == MaskingStrategy.WholeWord) throw new ArgumentException("Whole-word masking needs word ids, which the pretraining estimator does not read; use Token or Span.");
-        if (SentencePairs != SentencePairObjective.None && MaxLength < 5) throw new ArgumentOutOfRangeException(nameof(MaxLength), MaxLength, "Sentence pairs need at least 5 positions.");
+        if (SentencePairs != SentencePairObjective.None && MaxLength is > 0 and < 5) throw new ArgumentOutOfRangeException(nameof(MaxLength), MaxLength, "Sentence pairs need at least 5 positions.");
         if (ContrastiveWeight < 0) throw new ArgumentOutOfRangeException(nameof(ContrastiveWeight), ContrastiveWeight, "The contrastive weight must not be negative.");
         if (ContrastiveWeight > 0 && SentencePairs != SentencePairObjective.None) throw new ArgumentException("The contrastive loss embeds single rows: use it without SentencePairs.");
         if (ContrastiveWeight > 0 && Dropout <= 0) throw new ArgumentException("The contrastive loss needs dropout above 0: dropout is what makes the two views of a row differ.");

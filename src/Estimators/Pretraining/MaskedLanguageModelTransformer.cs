@@ -147,7 +147,7 @@ public sealed class MaskedLanguageModelTransformer : RowToRowTransformerBase, ID
         var config = ModelStreams.LoadConfig(ctx);
         var tokenizer = ModelStreams.LoadTokenizer(ctx);
         var model = new BertForPreTraining(config, sentencePair);
-        ModelStreams.LoadWeights(ctx, model);
+        ModelStreams.LoadWeights(host, ctx, model, "Masked language model (loaded)");
         return new MaskedLanguageModelTransformer(host, token, embedding, filled, model, tokenizer, null);
     }
 

@@ -29,14 +29,14 @@ public sealed class TokenClassificationEstimator : IEstimator<TokenClassificatio
     /// <inheritdoc/>
     public SchemaShape GetOutputSchema(SchemaShape inputSchema)
     {
-        TokenSequences.CheckColumn(inputSchema, _options.TokenColumnName);
+        FineTuningRun.CheckTokens(inputSchema, _options);
         TokenSequences.CheckColumn(inputSchema, _options.WordIdsColumn);
         if (!inputSchema.TryFindColumn(_options.SentenceColumnName, out var sentence) || sentence.ItemType is not TextDataViewType || sentence.Kind != SchemaShape.Column.VectorKind.Scalar)
             throw new ArgumentOutOfRangeException(nameof(inputSchema), $"Could not find input column '{_options.SentenceColumnName}' of type String");
         if (!inputSchema.TryFindColumn(_options.LabelColumnName, out var tags) || tags.Kind == SchemaShape.Column.VectorKind.Scalar)
             throw new ArgumentOutOfRangeException(nameof(inputSchema), $"Could not find tag column '{_options.LabelColumnName}' (a vector, one tag per word)");
         var columns = inputSchema.ToDictionary(c => c.Name);
-        columns[_options.PredictedLabelColumnName] = new SchemaShape.Column(_options.PredictedLabelColumnName,
+        columns[_options.PredictionColumnName] = new SchemaShape.Column(_options.PredictionColumnName,
             SchemaShape.Column.VectorKind.VariableVector, TextDataViewType.Instance, false);
         return new SchemaShape(columns.Values);
     }
@@ -60,7 +60,8 @@ public sealed class TokenClassificationEstimator : IEstimator<TokenClassificatio
         channel.Info($"{labelled.Count:N0} tagged sentences ({sentences.Count - labelled.Count:N0} untagged), {tagNames.Length} tags in IOB2 " +
                      $"({string.Join(" ", tagNames)}); training tags read as {(iob1 ? "IOB1" : "IOB2")}.");
 
-        var (pretrained, tokenizer, config) = FineTuningRun.Start(_options);
+        var (pretrained, tokens, config) = FineTuningRun.Start(_options, input.Schema);
+        var tokenizer = tokens.Tokenizer;
         var device = DeviceSelection.Select(_host, _options.Device, "Token classifier fine-tuning");
         Seeding.Set(seed);
         var model = new BertForTokenClassification(config, tagNames.Length);
@@ -68,12 +69,12 @@ public sealed class TokenClassificationEstimator : IEstimator<TokenClassificatio
         model.to(device);
         FineTuningRun.ApplyStrategy(model, _options, channel);
 
-        var maxLength = FineTuningRun.MaxLength(_options, config, channel);
+        var maxLength = FineTuningRun.MaxLength(tokens, config, channel);
         var tagIndex = tagNames.Select((t, i) => (t, i)).ToDictionary(p => p.t, p => p.i);
-        var (train, validation) = _options.ValidationData is null
+        var (train, validation) = _options.ValidationSet is null
             ? FineTuningRun.Split(ToTraining(labelled, tagIndex, maxLength, channel, "training"), _options.ValidationFraction, seed)
             : (ToTraining(labelled, tagIndex, maxLength, channel, "training"),
-               ToTraining(Iob2(TaggedRows.Read(ValidationColumns.Check(_options.ValidationData, _options.TokenColumnName, _options.WordIdsColumn, _options.SentenceColumnName, _options.LabelColumnName), _options, withTags: true)), tagIndex, maxLength, channel, "validation"));
+               ToTraining(Iob2(TaggedRows.Read(tokens.Prepare(_options.ValidationSet, _options.WordIdsColumn, _options.SentenceColumnName, _options.LabelColumnName), _options, withTags: true)), tagIndex, maxLength, channel, "validation"));
         var weights = _options.BalanceClasses
             ? FineTuningRun.InverseFrequency(train.SelectMany(r => r.Labels).Where(l => l >= 0), tagNames.Length)
             : null;

@@ -43,7 +43,7 @@ public sealed class TokenClassificationTransformer : RowToRowTransformerBase, ID
 
     internal TokenClassificationTransformer(IHost host, TokenClassifierOptions options, string[] tagNames, bool iob1, int padId, int maxLength,
         BertForTokenClassification model, TrainingResult? training)
-        : this(host, options.TokenColumnName, options.WordIdsColumn, options.SentenceColumnName, options.PredictedLabelColumnName,
+        : this(host, options.TokenColumnName, options.WordIdsColumn, options.SentenceColumnName, options.PredictionColumnName,
             tagNames, iob1, padId, maxLength, model, training)
     {
     }
@@ -113,7 +113,7 @@ public sealed class TokenClassificationTransformer : RowToRowTransformerBase, ID
         var (padId, maxLength) = (ctx.Reader.ReadInt32(), ctx.Reader.ReadInt32());
         var config = ModelStreams.LoadConfig(ctx);
         var model = new BertForTokenClassification(config, count);
-        ModelStreams.LoadWeights(ctx, model);
+        ModelStreams.LoadWeights(host, ctx, model, "Token classifier (loaded)");
         return new TokenClassificationTransformer(host, tokens, wordIds, sentence, output, names, iob1, padId, maxLength, model, null);
     }
 

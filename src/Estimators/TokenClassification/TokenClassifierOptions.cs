@@ -17,7 +17,7 @@ public sealed class TokenClassifierOptions : FineTuningOptions
     /// <summary>The word of each token; null means the tokenizer's <c>{TokenColumnName}.WordIds</c>.</summary>
     public string? WordIdsColumnName { get; set; }
     /// <summary>Output column: the predicted tag of every word (vector of String, in the training tags' scheme).</summary>
-    public string PredictedLabelColumnName { get; set; } = "PredictedLabel";
+    public string PredictionColumnName { get; set; } = "PredictedLabel";
 
     internal string WordIdsColumn => WordIdsColumnName ?? TokenColumnName + ".WordIds";
 }

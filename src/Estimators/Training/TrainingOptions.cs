@@ -18,7 +18,7 @@ public abstract class TrainingOptions
     /// <summary>Peak learning rate of AdamW.</summary>
     public double LearningRate { get; set; } = 5e-4;
     /// <summary>Final learning rate as a fraction of the peak.</summary>
-    public double MinLearningRateRatio { get; set; } = 0.1;
+    public double FinalLearningRateRatio { get; set; } = 0.1;
     /// <summary>Steps of linear warmup from 0 to the peak; negative means 10 % of the steps.</summary>
     public int WarmupSteps { get; set; } = 100;
     /// <summary>Decay after warmup.</summary>
@@ -31,13 +31,13 @@ public abstract class TrainingOptions
     public double Beta2 { get; set; } = 0.999;
     /// <summary>Clip the global gradient norm to this; 0 disables clipping.</summary>
     public double GradientClipNorm { get; set; } = 1.0;
-    /// <summary>Fraction of the training data held out for validation when <see cref="ValidationData"/> is null; 0 disables validation.</summary>
+    /// <summary>Fraction of the training data held out for validation when <see cref="ValidationSet"/> is null; 0 disables validation.</summary>
     public double ValidationFraction { get; set; } = 0.1;
     /// <summary>
     /// Separate validation data; overrides <see cref="ValidationFraction"/>. It is read as given, so it
     /// must hold the columns this trainer reads: apply the chain's earlier steps (the tokenizer) to it first.
     /// </summary>
-    public IDataView? ValidationData { get; set; }
+    public IDataView? ValidationSet { get; set; }
     /// <summary>Validate every this many steps (and at the end); 0: only at the end.</summary>
     public int EvaluateEvery { get; set; } = 200;
     /// <summary>Stop after this many validations without improvement; 0 disables early stopping.</summary>
@@ -58,8 +58,12 @@ public abstract class TrainingOptions
     public IProgress<TrainingProgress>? Progress { get; set; }
     /// <summary>Log a progress line every this many steps.</summary>
     public int LogEvery { get; set; } = 50;
-    /// <summary>"auto" (CUDA when available, else CPU), "cpu", "cuda" or "cuda:N".</summary>
-    public string Device { get; set; } = "auto";
+    /// <summary>
+    /// "auto" (CUDA when available, else CPU), "cpu", "cuda" or "cuda:N". Null (the default) follows
+    /// the MLContext, as ML.NET's GPU trainers do: <c>MLContext.GpuDeviceId</c> set trains on that GPU
+    /// (on the CPU when it is unusable and <c>MLContext.FallbackToCpu</c> is true, else an error); unset, on the CPU.
+    /// </summary>
+    public string? Device { get; set; }
     /// <summary>Seed of initialisation, batching and masking; null takes one from the MLContext's seed.</summary>
     public int? Seed { get; set; }
     /// <summary>Compute in bfloat16 with float32 master weights (for GPUs; slow on most CPUs).</summary>
@@ -68,7 +72,7 @@ public abstract class TrainingOptions
     internal TrainingLoopOptions ToLoopOptions(int seed, IProgress<TrainingProgress> progress, int? steps = null) => new()
     {
         MaxSteps = steps ?? MaxSteps, AccumulationSteps = AccumulationSteps, GradientClipNorm = GradientClipNorm,
-        Schedule = new LearningRateSchedule(Schedule, WarmupSteps >= 0 ? WarmupSteps : (steps ?? MaxSteps) / 10, steps ?? MaxSteps, MinLearningRateRatio),
+        Schedule = new LearningRateSchedule(Schedule, WarmupSteps >= 0 ? WarmupSteps : (steps ?? MaxSteps) / 10, steps ?? MaxSteps, FinalLearningRateRatio),
         EvaluateEvery = EvaluateEvery, EvaluateAtStart = EvaluateEvery > 0, Patience = Patience, BestBy = BestBy, CheckpointDirectory = CheckpointDirectory,
         CheckpointEvery = CheckpointEvery, Resume = Resume, TimeBudget = TimeBudget, ReportEvery = 1,
         Seed = seed, Progress = progress, Cancellation = Cancellation,

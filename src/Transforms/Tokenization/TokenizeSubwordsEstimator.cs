@@ -41,7 +41,7 @@ public sealed class TokenizeSubwordsEstimator : IEstimator<TokenizeSubwordsTrans
         var kind = options.PadToMaxLength ? SchemaShape.Column.VectorKind.Vector : SchemaShape.Column.VectorKind.VariableVector;
         var output = options.OutputColumnName;
         foreach (var name in new[] { output, TokenizeSubwordsOptions.AttentionMaskColumn(output), TokenizeSubwordsOptions.WordIdsColumn(output), TokenizeSubwordsOptions.SegmentIdsColumn(output) })
-            columns[name] = new SchemaShape.Column(name, kind, NumberDataViewType.Int32, false);
+            columns[name] = new SchemaShape.Column(name, kind, NumberDataViewType.Int32, false, name == output ? TokenizationAnnotation.Shape : null);
         return new SchemaShape(columns.Values);
     }
 }

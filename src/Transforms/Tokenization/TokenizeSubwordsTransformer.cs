@@ -15,6 +15,8 @@ namespace Pipelines;
 /// attention mask, word ids and segment ids (see <see cref="TokenizeSubwordsOptions"/> for the
 /// columns). Rows cut to the maximum length and unknown tokens are counted per pass over the data
 /// and logged through <c>MLContext.Log</c>. Saves into ML.NET model zips with its vocabulary.
+/// The token-id column carries this transformer as its <see cref="TokenizationAnnotation"/>, so
+/// that trainers further down the pipeline know the tokenizer and the maximum length.
 /// </summary>
 public sealed class TokenizeSubwordsTransformer : RowToRowTransformerBase
 {
@@ -46,6 +48,13 @@ public sealed class TokenizeSubwordsTransformer : RowToRowTransformerBase
 
     /// <summary>Whether rows are padded to <see cref="MaxLength"/>.</summary>
     public bool PadToMaxLength => _options.PadToMaxLength;
+
+    /// <summary>The names of the four columns this transform writes (token ids first).</summary>
+    public IReadOnlyList<string> OutputColumnNames =>
+    [
+        _options.OutputColumnName, TokenizeSubwordsOptions.AttentionMaskColumn(_options.OutputColumnName),
+        TokenizeSubwordsOptions.WordIdsColumn(_options.OutputColumnName), TokenizeSubwordsOptions.SegmentIdsColumn(_options.OutputColumnName),
+    ];
 
     // ---- persistence (ML.NET's internal model-zip API; see build/MlNetInternals) ----
 
@@ -119,7 +128,7 @@ public sealed class TokenizeSubwordsTransformer : RowToRowTransformerBase
             var type = o.PadToMaxLength ? new VectorDataViewType(NumberDataViewType.Int32, o.MaxLength) : new VectorDataViewType(NumberDataViewType.Int32);
             return
             [
-                new(o.OutputColumnName, type),
+                new(o.OutputColumnName, type, TokenizationAnnotation.Build(_owner)),
                 new(TokenizeSubwordsOptions.AttentionMaskColumn(o.OutputColumnName), type),
                 new(TokenizeSubwordsOptions.WordIdsColumn(o.OutputColumnName), type),
                 new(TokenizeSubwordsOptions.SegmentIdsColumn(o.OutputColumnName), type),

@@ -55,7 +55,7 @@ public sealed class HuggingFaceStartTests
         var options = new TextClassifierOptions
         {
             Base = EncoderSource.FromHuggingFace(directory), Strategy = FineTuneStrategy.HeadOnly, Pooling = Pooling.Mean,
-            Epochs = 3, BatchSize = 8, LearningRate = 1e-2, MaxLength = 16, Device = TestDevice.Option, Seed = 2,
+            MaxEpoch = 3, BatchSize = 8, LearningRate = 1e-2, MaxLength = 16, Device = TestDevice.Option, Seed = 2,
         };
         var model = ml.Transforms.Text.TokenizeSubwords("Tokens", "Text", tokenizer, maxLength: 16)
             .Append(ml.BinaryClassification.Trainers.TransformerClassifier(options))
@@ -85,7 +85,7 @@ public sealed class HuggingFaceStartTests
         var rows = SyntheticNer.Make(60, seed: 4);
         var options = new TokenClassifierOptions
         {
-            Base = EncoderSource.FromHuggingFace(directory), Epochs = 2, BatchSize = 8, MaxLength = 32, Device = TestDevice.Option, Seed = 2,
+            Base = EncoderSource.FromHuggingFace(directory), MaxEpoch = 2, BatchSize = 8, MaxLength = 32, Device = TestDevice.Option, Seed = 2,
         };
         var pipeline = ml.Transforms.Text.TokenizeSubwords("Tokens", "Sentence", tokenizer, maxLength: 32)
             .Append(ml.MulticlassClassification.Trainers.TransformerTokenClassifier(options));
@@ -119,7 +119,7 @@ public sealed class HuggingFaceStartTests
         var mails = Mails(16, 3).Select(m => new Mail { Text = string.Join(' ', Enumerable.Repeat(m.Text, 20)), Label = m.Label }).ToList();
         var options = new TextClassifierOptions
         {
-            Base = EncoderSource.FromHuggingFace(directory), Epochs = 1, BatchSize = 8, MaxLength = 128, Device = TestDevice.Option, Seed = 2,
+            Base = EncoderSource.FromHuggingFace(directory), MaxEpoch = 1, BatchSize = 8, MaxLength = 128, Device = TestDevice.Option, Seed = 2,
         };
         var model = ml.Transforms.Text.TokenizeSubwords("Tokens", "Text", tokenizer, maxLength: 128)
             .Append(ml.BinaryClassification.Trainers.TransformerClassifier(options))

@@ -13,7 +13,7 @@ public sealed class TextClassifierTests
 
     private static TextClassifierOptions Small(FineTuneStrategy strategy = FineTuneStrategy.Full) => new()
     {
-        Tokenizer = Tokenizer, Layers = 1, Hidden = 32, Heads = 2, MaxLength = 32, Epochs = 4, BatchSize = 16,
+        Tokenizer = Tokenizer, Layers = 1, Hidden = 32, Heads = 2, MaxLength = 32, MaxEpoch = 4, BatchSize = 16,
         LearningRate = 2e-3, Strategy = strategy, Device = TestDevice.Option, Seed = 3, Dropout = 0,
     };
 
@@ -22,7 +22,7 @@ public sealed class TextClassifierTests
     private static TextClassifierOptions Longer()
     {
         var options = Small();
-        options.Epochs = 8;
+        options.MaxEpoch = 8;
         return options;
     }
 
@@ -66,7 +66,7 @@ public sealed class TextClassifierTests
     {
         var ml = new MLContext(seed: 1);
         var options = Small();
-        options.Epochs = 3;
+        options.MaxEpoch = 3;
         var results = ml.BinaryClassification.CrossValidate(ml.Data.LoadFromEnumerable(Train),
             Tokenize(ml).Append(ml.BinaryClassification.Trainers.TransformerClassifier(options)), numberOfFolds: 3);
         Assert.HasCount(3, results);
@@ -110,7 +110,7 @@ public sealed class TextClassifierTests
         var options = Small(FineTuneStrategy.LoRA);
         options.Base = EncoderSource.FromTransformer(pretrained);
         options.LoraRank = 4;
-        options.Epochs = 6;
+        options.MaxEpoch = 6;
         options.LearningRate = 5e-3;
         var model = Tokenize(ml).Append(ml.BinaryClassification.Trainers.TransformerClassifier(options)).Fit(data);
         var classifier = (TextClassificationTransformer)((IEnumerable<ITransformer>)model).Last();
@@ -149,7 +149,7 @@ public sealed class TextClassifierTests
         var options = Small();
         options.Base = EncoderSource.FromEstimator(pretrain);
         options.LabelColumnName = "LabelOrMissing";
-        options.Epochs = 12;
+        options.MaxEpoch = 12;
         var logged = new List<string>();
         ml.Log += (_, e) => { lock (logged) logged.Add(e.Message); };
         var model = Tokenize(ml).Append(pretrain).Append(ml.BinaryClassification.Trainers.TransformerClassifier(options))

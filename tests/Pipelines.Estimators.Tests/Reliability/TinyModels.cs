@@ -52,7 +52,7 @@ internal static class TinyModels
 
     private static (ITransformer, IDataView) ClassifierPipeline() => Fit(ml => ml.BinaryClassification.Trainers.TransformerClassifier(new TextClassifierOptions
     {
-        Tokenizer = Tokenizer, Layers = 1, Hidden = 16, Heads = 2, MaxLength = 24, Epochs = 2, BatchSize = 16,
+        Tokenizer = Tokenizer, Layers = 1, Hidden = 16, Heads = 2, MaxLength = 24, MaxEpoch = 2, BatchSize = 16,
         LearningRate = 2e-3, Device = "cpu", Seed = 1, Dropout = 0,
     }));
 

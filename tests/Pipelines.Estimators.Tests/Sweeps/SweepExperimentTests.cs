@@ -118,7 +118,7 @@ public sealed class SweepExperimentTests
                 .Append(ctx.BinaryClassification.Trainers.TransformerClassifier(new TextClassifierOptions
                 {
                     Tokenizer = tokenizer, Layers = 1, Hidden = 32, Heads = 2, MaxLength = 24, BatchSize = 16, Dropout = 0,
-                    LearningRate = p.LearningRate, LoraRank = p.LoraRank, Epochs = p.Epochs, Device = TestDevice.Option, ValidationFraction = 0,
+                    LearningRate = p.LearningRate, LoraRank = p.LoraRank, MaxEpoch = p.Epochs, Device = TestDevice.Option, ValidationFraction = 0,
                 }));
         var zip = Path.Combine(Path.GetTempPath(), $"sweep-best-{Guid.NewGuid():N}.zip");
         try

@@ -13,7 +13,7 @@ public sealed class TokenClassifierTests
 
     private static TokenClassifierOptions Small() => new()
     {
-        Tokenizer = Tokenizer, Layers = 1, Hidden = 32, Heads = 2, MaxLength = 32, Epochs = 10, BatchSize = 16,
+        Tokenizer = Tokenizer, Layers = 1, Hidden = 32, Heads = 2, MaxLength = 32, MaxEpoch = 10, BatchSize = 16,
         LearningRate = 3e-3, Device = TestDevice.Option, Seed = 3, Dropout = 0,
     };
 
@@ -57,8 +57,8 @@ public sealed class TokenClassifierTests
         var tokenize = Tokenize(ml);
         var validationData = ml.Data.LoadFromEnumerable(validation);
         var options = Small();
-        options.Epochs = 1;
-        options.ValidationData = tokenize.Fit(validationData).Transform(validationData);
+        options.MaxEpoch = 1;
+        options.ValidationSet = tokenize.Fit(validationData).Transform(validationData);
         var model = tokenize.Append(ml.MulticlassClassification.Trainers.TransformerTokenClassifier(options)).Fit(ml.Data.LoadFromEnumerable(Train));
         Assert.IsTrue(warnings.Any(w => w.Contains($"{words:N0} validation words have tags never seen in the training rows; the loss skips them.")),
             string.Join(" | ", warnings.Where(w => w.Contains("never seen"))));
@@ -128,7 +128,7 @@ public sealed class TokenClassifierTests
         });
         var options = Small();
         options.Base = EncoderSource.FromEstimator(pretrain);
-        options.Epochs = 10;
+        options.MaxEpoch = 10;
         var logged = new List<string>();
         ml.Log += (_, e) => { lock (logged) logged.Add(e.Message); };
         var chain = Tokenize(ml).Append(pretrain).Append(ml.MulticlassClassification.Trainers.TransformerTokenClassifier(options));
@@ -167,7 +167,7 @@ public sealed class TokenClassifierTests
         var options = Small();
         options.Base = EncoderSource.FromTransformer(pretrained);
         options.Strategy = FineTuneStrategy.HeadOnly;
-        options.Epochs = 1;
+        options.MaxEpoch = 1;
         var model = Tokenize(ml).Append(ml.MulticlassClassification.Trainers.TransformerTokenClassifier(options)).Fit(data);
         var tagger = (TokenClassificationTransformer)((IEnumerable<ITransformer>)model).Last();
         var expected = pretrained.Model.Bert.named_parameters().ToDictionary(p => p.name, p => p.parameter);
