@@ -9,7 +9,7 @@ namespace Pipelines.Examples.Common;
 public sealed class ClassifierSweepParameters
 {
     /// <summary>Peak learning rate (log scale).</summary>
-    [Range(1e-4, 3e-2, LogScale = true)] public double LearningRate { get; set; } = new TextClassifierOptions().LearningRate;
+    [Range(1e-4, 3e-2, logBase: true)] public double LearningRate { get; set; } = new TextClassifierOptions().LearningRate;
     /// <summary>LoRA rank.</summary>
     [Choice(2, 4, 8, 16)] public int LoraRank { get; set; } = new TextClassifierOptions().LoraRank;
     /// <summary>Epochs: the budget successive halving hands out.</summary>

@@ -6,7 +6,8 @@ namespace Pipelines;
 /// <summary>
 /// The search space declared on a parameter type: every public settable property with a
 /// <see cref="RangeAttribute"/> or <see cref="ChoiceAttribute"/> is searched; the others keep the
-/// value <c>new T()</c> gives them. Parameters travel as invariant-culture strings, so a results
+/// value <c>new T()</c> gives them. The default point is <c>new T()</c> with each attribute's
+/// init (or default) value where it gives one. Parameters travel as invariant-culture strings, so a results
 /// file can rebuild them.
 /// </summary>
 public sealed class SearchSpace<T> where T : class, new()
@@ -27,14 +28,19 @@ public sealed class SearchSpace<T> where T : class, new()
             {
                 if (property.PropertyType != typeof(double) && property.PropertyType != typeof(float) && property.PropertyType != typeof(int))
                     throw new ArgumentException($"Range needs a double, float or int property; {typeof(T).Name}.{property.Name} is {property.PropertyType.Name}.");
-                if (!(range.Min <= range.Max) || (range.LogScale && range.Min <= 0))
-                    throw new ArgumentException($"{typeof(T).Name}.{property.Name}: range [{range.Min}, {range.Max}] is empty{(range.LogScale ? " or not positive (log scale)" : "")}.");
+                if (!(range.Min <= range.Max) || (range.LogBase && range.Min <= 0))
+                    throw new ArgumentException($"{typeof(T).Name}.{property.Name}: range [{range.Min}, {range.Max}] is empty{(range.LogBase ? " or not positive (log scale)" : "")}.");
+                if (range.Init is double init && !(init >= range.Min && init <= range.Max))
+                    throw new ArgumentException($"{typeof(T).Name}.{property.Name}: init {init} lies outside [{range.Min}, {range.Max}].");
                 _dimensions.Add(new Dimension(property, range, null));
             }
             else if (choice is not null)
             {
-                if (choice.Values.Count == 0) throw new ArgumentException($"{typeof(T).Name}.{property.Name} has an empty Choice.");
-                _dimensions.Add(new Dimension(property, null, choice.Values.Select(v => Convert(v, property.PropertyType)).ToArray()));
+                if (choice.Candidates.Count == 0) throw new ArgumentException($"{typeof(T).Name}.{property.Name} has an empty Choice.");
+                var candidates = choice.Candidates.Select(v => Convert(v, property.PropertyType)).ToArray();
+                if (choice.DefaultValue is { } chosen && !candidates.Contains(Convert(chosen, property.PropertyType)))
+                    throw new ArgumentException($"{typeof(T).Name}.{property.Name}: the default {chosen} is not one of the choices.");
+                _dimensions.Add(new Dimension(property, null, candidates));
             }
         }
         if (_dimensions.Count == 0) throw new ArgumentException($"{typeof(T).Name} declares no [Range] or [Choice] property: nothing to search.");
@@ -42,6 +48,19 @@ public sealed class SearchSpace<T> where T : class, new()
 
     /// <summary>Names of the searched properties, in declaration order.</summary>
     public IReadOnlyList<string> Names => _dimensions.Select(d => d.Property.Name).ToList();
+
+    /// <summary><c>new T()</c> with the attributes' init and default values applied: the point a sweep's default trial scores.</summary>
+    public T Default()
+    {
+        var point = new T();
+        foreach (var d in _dimensions)
+        {
+            object? value = d.Range?.Init is double init ? Numeric(init, d.Property.PropertyType)
+                : d.Property.GetCustomAttribute<ChoiceAttribute>()?.DefaultValue is { } chosen ? Convert(chosen, d.Property.PropertyType) : null;
+            if (value is not null) d.Property.SetValue(point, value);
+        }
+        return point;
+    }
 
     /// <summary>One random point.</summary>
     public T Sample(Random random)
@@ -54,7 +73,7 @@ public sealed class SearchSpace<T> where T : class, new()
             else
             {
                 var u = random.NextDouble();
-                var x = d.Range!.LogScale
+                var x = d.Range!.LogBase
                     ? Math.Exp(Math.Log(d.Range.Min) + u * (Math.Log(d.Range.Max) - Math.Log(d.Range.Min)))
                     : d.Range.Min + u * (d.Range.Max - d.Range.Min);
                 value = Numeric(x, d.Property.PropertyType);
@@ -97,7 +116,7 @@ public sealed class SearchSpace<T> where T : class, new()
         var (min, max) = (d.Range!.Min, d.Range.Max);
         return Enumerable.Range(0, points)
             .Select(i => points == 1 ? 0.5 : i / (double)(points - 1))
-            .Select(u => d.Range.LogScale ? Math.Exp(Math.Log(min) + u * (Math.Log(max) - Math.Log(min))) : min + u * (max - min))
+            .Select(u => d.Range.LogBase ? Math.Exp(Math.Log(min) + u * (Math.Log(max) - Math.Log(min))) : min + u * (max - min))
             .Select(x => Numeric(x, d.Property.PropertyType))
             .Distinct().ToArray();
     }

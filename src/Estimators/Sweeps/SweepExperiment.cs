@@ -75,7 +75,7 @@ public sealed class SweepExperiment<T> where T : class, new()
             return !trial.Succeeded ? double.NaN : _options.Maximize ? trial.Metric : -trial.Metric;
         }
 
-        if (_options.IncludeDefaults) RunOne(new T(), _options.MaxBudget);
+        if (_options.IncludeDefaults) RunOne(Space.Default(), _options.MaxBudget);
         tuner.Search(Space, new Random(_options.Seed), _options.MaxBudget, batch => batch.Select(t => RunOne(t.Point, t.Budget)).ToList());
 
         var best = BestOf(trials);

@@ -27,7 +27,7 @@ public sealed class SweepOptions
     public int MaxTrials { get; init; } = int.MaxValue;
     /// <summary>Stops the sweep between trials.</summary>
     public CancellationToken Cancellation { get; init; }
-    /// <summary>Score the parameter type's defaults (<c>new T()</c> with the full budget) as trial 0, to compare against.</summary>
+    /// <summary>Score the parameter type's defaults (<c>new T()</c> with the attributes' init values, full budget) as trial 0, to compare against.</summary>
     public bool IncludeDefaults { get; init; }
     /// <summary>JSON results file: written after every trial, and read at the start so a sweep resumes where it stopped (CSV beside it).</summary>
     public string? ResultsPath { get; init; }

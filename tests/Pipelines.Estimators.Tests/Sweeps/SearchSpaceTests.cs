@@ -7,7 +7,7 @@ public sealed class SearchSpaceTests
 {
     public sealed class Parameters
     {
-        [Range(1e-4, 1e-1, LogScale = true)] public double LearningRate { get; set; } = 1e-3;
+        [Range(1e-4, 1e-1, logBase: true)] public double LearningRate { get; set; } = 1e-3;
         [Range(1, 5)] public int Layers { get; set; } = 2;
         [Choice(4, 8, 16)] public int Rank { get; set; } = 8;
         [Choice("mean", "first")] public string Pooling { get; set; } = "first";
@@ -16,7 +16,37 @@ public sealed class SearchSpaceTests
 
     public sealed class Broken
     {
-        [Range(0, 1, LogScale = true)] public double Rate { get; set; }
+        [Range(0, 1, logBase: true)] public double Rate { get; set; }
+    }
+
+    // Written with Microsoft.ML.SearchSpace's constructor shapes (init values, a choice's default).
+    public sealed class WithInit
+    {
+        [Range(1e-4, 1e-1, init: 3e-3, logBase: true)] public double LearningRate { get; set; } = 1e-3;
+        [Range(1, 5, init: 4)] public int Layers { get; set; } = 2;
+        [Range(0.1f, 0.9f, 0.5f)] public float Dropout { get; set; } = 0.2f;
+        [Choice(new object[] { 4, 8, 16 }, 16)] public int Rank { get; set; } = 8;
+        [Choice("mean", "first")] public string Pooling { get; set; } = "first";
+    }
+
+    public sealed class InitOutside
+    {
+        [Range(1, 5, init: 9)] public int Layers { get; set; }
+    }
+
+    [TestMethod]
+    public void TheDefaultPointTakesTheAttributesInitValuesAndOtherwiseThePropertys()
+    {
+        var point = new SearchSpace<WithInit>().Default();
+        Assert.AreEqual(3e-3, point.LearningRate);
+        Assert.AreEqual(4, point.Layers);
+        Assert.AreEqual(0.5f, point.Dropout);
+        Assert.AreEqual(16, point.Rank);
+        Assert.AreEqual("first", point.Pooling, "no default in the attribute: the property's own");
+        var plain = new SearchSpace<Parameters>().Default();
+        Assert.AreEqual((1e-3, 2, 8), (plain.LearningRate, plain.Layers, plain.Rank), "without init values: new T()");
+        var e = Assert.ThrowsExactly<ArgumentException>(() => new SearchSpace<InitOutside>());
+        StringAssert.Contains(e.Message, "init 9 lies outside [1, 5]");
     }
 
     [TestMethod]

@@ -9,7 +9,7 @@ public sealed class SweepExperimentTests
     // ML.NET's own SDCA on bag-of-words features: fast, and its log-loss moves with both parameters.
     public sealed class SdcaParameters
     {
-        [Range(1e-4, 10, LogScale = true)] public float L2 { get; set; } = 0.1f;
+        [Range(1e-4, 10, logBase: true)] public float L2 { get; set; } = 0.1f;
         [Choice("ok", "broken")] public string Mode { get; set; } = "ok";
         public int Iterations { get; set; } = 9;
     }
@@ -101,7 +101,7 @@ public sealed class SweepExperimentTests
 
     public sealed class ClassifierParameters
     {
-        [Range(3e-4, 1e-2, LogScale = true)] public double LearningRate { get; set; } = 1e-4;
+        [Range(3e-4, 1e-2, logBase: true)] public double LearningRate { get; set; } = 1e-4;
         [Choice(2, 8)] public int LoraRank { get; set; } = 8;
         public int Epochs { get; set; } = 4;
     }
