@@ -9,11 +9,11 @@ namespace Pipelines.Examples.Common;
 public sealed class ClassifierSweepParameters
 {
     /// <summary>Peak learning rate (log scale).</summary>
-    [Range(1e-4, 3e-2, logBase: true)] public double LearningRate { get; set; } = new TextClassifierOptions().LearningRate;
+    [Range(1e-4, 3e-2, logBase: true)] public double LearningRate { get; set; } = new TextClassifierOptions { Strategy = FineTuneStrategy.LoRA }.LearningRate;
     /// <summary>LoRA rank.</summary>
     [Choice(2, 4, 8, 16)] public int LoraRank { get; set; } = new TextClassifierOptions().LoraRank;
-    /// <summary>Epochs: the budget successive halving hands out.</summary>
-    public int Epochs { get; set; } = new TextClassifierOptions().MaxEpoch;
+    /// <summary>Epochs: the budget successive halving hands out (the default trial gets the whole budget).</summary>
+    public int Epochs { get; set; } = 3;
 }
 
 /// <summary>

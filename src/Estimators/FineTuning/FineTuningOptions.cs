@@ -5,16 +5,16 @@ namespace Pipelines;
 /// <summary>
 /// Options every fine-tuning trainer shares (text classification, token classification): where the
 /// encoder starts, which weights may change, regularisation, and the model's shape when training
-/// from scratch. Defaults follow BERT's fine-tuning recipe scaled to small models: AdamW, lr 1e-4,
-/// linear decay after 10 % warmup, 5 epochs, batch 16, early stopping on validation loss with the
-/// best epoch restored.
+/// from scratch. Defaults follow BERT's fine-tuning recipe scaled to small models and few labels:
+/// AdamW, linear decay after 10 % warmup, batch 16, a learning rate that suits the strategy (3e-4;
+/// 1e-3 for LoRA), enough epochs for about 200 steps (3 to 30), early stopping on validation loss
+/// with the best epoch restored. The README's "Defaults" section gives the measurements behind them.
 /// </summary>
 public abstract class FineTuningOptions : TrainingOptions
 {
     /// <summary>Creates options with the fine-tuning defaults.</summary>
     protected FineTuningOptions()
     {
-        LearningRate = 1e-4;
         BatchSize = 16;
         Schedule = DecayShape.Linear;
         FinalLearningRateRatio = 0;
@@ -32,8 +32,34 @@ public abstract class FineTuningOptions : TrainingOptions
     /// TokenizeSubwords recorded on the token column; set it only for a token column made some other way.
     /// </summary>
     public TextTokenizer? Tokenizer { get; set; }
-    /// <summary>Passes over the labelled rows; sets the number of steps (MaxSteps is ignored when this is positive).</summary>
-    public int MaxEpoch { get; set; } = 5;
+    /// <summary>The learning rate when none is set: LoRA's adapters start at zero and hold few weights, so they take a larger one.</summary>
+    public const double DefaultLearningRate = 3e-4, DefaultLoraLearningRate = 1e-3;
+
+    private double? _learningRate;
+
+    /// <summary>
+    /// Peak learning rate of AdamW. Unless set, <see cref="DefaultLearningRate"/> (3e-4), or
+    /// <see cref="DefaultLoraLearningRate"/> (1e-3) with <see cref="FineTuneStrategy.LoRA"/>.
+    /// </summary>
+    public override double LearningRate
+    {
+        get => _learningRate ?? (Strategy == FineTuneStrategy.LoRA ? DefaultLoraLearningRate : DefaultLearningRate);
+        set => _learningRate = value;
+    }
+
+    /// <summary>Optimizer steps the automatic number of epochs aims for.</summary>
+    public const int AutomaticEpochSteps = 200;
+
+    /// <summary>
+    /// Passes over the labelled rows. Null (the default): enough epochs for about
+    /// <see cref="AutomaticEpochSteps"/> optimizer steps, at least 3 and at most 30 (49 rows train 30
+    /// epochs, 500 rows 7, 5,000 rows 3), early stopping permitting. 0: train <c>MaxSteps</c> steps instead.
+    /// </summary>
+    public int? MaxEpoch { get; set; }
+
+    /// <summary>The epochs to train for <paramref name="batchesPerEpoch"/> batches an epoch (0: MaxSteps decides).</summary>
+    internal int Epochs(int batchesPerEpoch) =>
+        MaxEpoch ?? Math.Clamp((AutomaticEpochSteps + batchesPerEpoch - 1) / Math.Max(1, batchesPerEpoch), 3, 30);
     /// <summary>Which weights may change.</summary>
     public FineTuneStrategy Strategy { get; set; } = FineTuneStrategy.Full;
     /// <summary>Blocks frozen from the bottom with <see cref="FineTuneStrategy.FreezeBottomLayers"/>.</summary>
@@ -69,7 +95,7 @@ public abstract class FineTuningOptions : TrainingOptions
     internal override void Validate()
     {
         base.Validate();
-        if (MaxEpoch < 0) throw new ArgumentOutOfRangeException(nameof(MaxEpoch), MaxEpoch, "MaxEpoch must not be negative.");
+        if (MaxEpoch < 0) throw new ArgumentOutOfRangeException(nameof(MaxEpoch), MaxEpoch, "MaxEpoch must not be negative (null: automatic).");
         if (LoraRank <= 0) throw new ArgumentOutOfRangeException(nameof(LoraRank), LoraRank, "LoRA rank must be positive.");
         if (MaxLength is < 0 or (> 0 and < 3)) throw new ArgumentOutOfRangeException(nameof(MaxLength), MaxLength, "The maximum length must leave room for text between [CLS] and [SEP] (0: the token column's).");
     }

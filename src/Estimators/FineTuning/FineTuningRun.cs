@@ -95,11 +95,20 @@ internal static class FineTuningRun
         return maxLength;
     }
 
-    /// <summary>A seeded random <paramref name="fraction"/> of <paramref name="labelled"/> held out for validation (none when too few rows).</summary>
-    public static (List<T> Train, List<T> Validation) Split<T>(List<T> labelled, double fraction, int seed)
+    /// <summary>Fewest held-out rows worth validating on: fewer measure noise, and cost scarce training rows.</summary>
+    public const int MinimumValidationRows = 10;
+
+    /// <summary>
+    /// A seeded random <paramref name="fraction"/> of <paramref name="labelled"/> held out for
+    /// validation; none, with a log line, when that would be fewer than <see cref="MinimumValidationRows"/> rows.
+    /// </summary>
+    public static (List<T> Train, List<T> Validation) Split<T>(List<T> labelled, double fraction, int seed, IChannel channel)
     {
         var count = (int)(labelled.Count * fraction);
-        if (count == 0 || labelled.Count - count < 2) return (labelled, []);
+        if (fraction > 0 && count < MinimumValidationRows)
+            channel.Warning($"ValidationFraction {fraction} of {labelled.Count} labelled rows holds out {count} (fewer than {MinimumValidationRows}): " +
+                            "training on every row without validation, and keeping the last epoch. Set ValidationSet to validate anyway.");
+        if (count < MinimumValidationRows || labelled.Count - count < 2) return (labelled, []);
         var order = Enumerable.Range(0, labelled.Count).ToArray();
         new Random(seed).Shuffle(order);
         return (order.Skip(count).Select(i => labelled[i]).ToList(), order.Take(count).Select(i => labelled[i]).ToList());
@@ -121,7 +130,9 @@ internal static class FineTuningRun
     public static TrainingResult Train(ITrainingTask task, int batchesPerEpoch, int layers, FineTuningOptions options, int seed, IChannel channel)
     {
         var model = task.Model;
-        var steps = options.MaxEpoch > 0 ? options.MaxEpoch * batchesPerEpoch : options.MaxSteps;
+        var epochs = options.Epochs(batchesPerEpoch);
+        var steps = epochs > 0 ? epochs * batchesPerEpoch : options.MaxSteps;
+        if (epochs > 0) channel.Info($"Fine-tuning for up to {epochs} epochs of {batchesPerEpoch} batches ({steps} steps){(options.MaxEpoch is null ? ", chosen from the number of rows" : "")}, learning rate {options.LearningRate:G3}.");
         var evaluateEvery = options.EvaluateEvery > 0 ? options.EvaluateEvery : batchesPerEpoch;
         var parameters = model.parameters().Where(p => p.requires_grad).ToList();
         using var optimizer = options.LayerDecay < 1

@@ -74,7 +74,7 @@ public sealed class TextClassificationEstimator : IEstimator<TextClassificationT
         model.to(device);
         FineTuningRun.ApplyStrategy(model, _options, channel);
 
-        var (train, validation) = Split(rows.Labelled, tokens, maxLength, seed);
+        var (train, validation) = Split(rows.Labelled, tokens, maxLength, seed, channel);
         var weights = _options.BalanceClasses ? FineTuningRun.InverseFrequency(train.Select(r => r.Label), rows.Classes) : null;
         var result = Train(model, train, validation, weights, tokenizer.PadId, maxLength, seed, channel);
         for (var round = 1; round <= _options.SelfTrainingRounds && rows.Unlabelled.Count > 0; round++)
@@ -98,9 +98,9 @@ public sealed class TextClassificationEstimator : IEstimator<TextClassificationT
     }
 
     // A seeded random fraction of the labelled rows, or the separate validation data.
-    private (List<LabelledSequence> Train, List<LabelledSequence> Validation) Split(List<LabelledSequence> labelled, TokenColumn tokens, int maxLength, int seed) =>
+    private (List<LabelledSequence> Train, List<LabelledSequence> Validation) Split(List<LabelledSequence> labelled, TokenColumn tokens, int maxLength, int seed, IChannel channel) =>
         _options.ValidationSet is null
-            ? FineTuningRun.Split(labelled, _options.ValidationFraction, seed)
+            ? FineTuningRun.Split(labelled, _options.ValidationFraction, seed, channel)
             : (labelled, ClassificationRows.Read(tokens.Prepare(_options.ValidationSet, _options.SegmentColumnName, _options.LabelColumnName), _options.TokenColumnName,
                 _options.SegmentColumnName, _options.LabelColumnName, _binary, maxLength).Labelled);
 

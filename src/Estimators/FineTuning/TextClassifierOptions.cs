@@ -12,8 +12,12 @@ public sealed class TextClassifierOptions : FineTuningOptions
     public string LabelColumnName { get; set; } = "Label";
     /// <summary>Segment ids of sentence pairs (vector of Int32), e.g. "Tokens.SegmentIds"; null for single texts.</summary>
     public string? SegmentColumnName { get; set; }
-    /// <summary>How the sequence becomes one vector.</summary>
-    public Pooling Pooling { get; set; } = Pooling.FirstToken;
+    /// <summary>
+    /// How the sequence becomes one vector. Mean (the default) reads every token's state, which is
+    /// what masked-LM pretraining trains; FirstToken is BERT's [CLS] pooler, which masked-LM alone
+    /// leaves untrained (it suits checkpoints pretrained with next-sentence prediction).
+    /// </summary>
+    public Pooling Pooling { get; set; } = Pooling.Mean;
     /// <summary>
     /// Self-training rounds: after training, label the unlabelled rows whose predicted class has at
     /// least <see cref="PseudoLabelThreshold"/> probability, and train again on both. 0 disables.

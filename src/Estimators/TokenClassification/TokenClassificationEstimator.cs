@@ -72,7 +72,7 @@ public sealed class TokenClassificationEstimator : IEstimator<TokenClassificatio
         var maxLength = FineTuningRun.MaxLength(tokens, config, channel);
         var tagIndex = tagNames.Select((t, i) => (t, i)).ToDictionary(p => p.t, p => p.i);
         var (train, validation) = _options.ValidationSet is null
-            ? FineTuningRun.Split(ToTraining(labelled, tagIndex, maxLength, channel, "training"), _options.ValidationFraction, seed)
+            ? FineTuningRun.Split(ToTraining(labelled, tagIndex, maxLength, channel, "training"), _options.ValidationFraction, seed, channel)
             : (ToTraining(labelled, tagIndex, maxLength, channel, "training"),
                ToTraining(Iob2(TaggedRows.Read(tokens.Prepare(_options.ValidationSet, _options.WordIdsColumn, _options.SentenceColumnName, _options.LabelColumnName), _options, withTags: true)), tagIndex, maxLength, channel, "validation"));
         var weights = _options.BalanceClasses

@@ -16,7 +16,7 @@ public abstract class TrainingOptions
     /// <summary>Micro-batches summed into one optimizer step (effective batch = BatchSize x this).</summary>
     public int AccumulationSteps { get; set; } = 1;
     /// <summary>Peak learning rate of AdamW.</summary>
-    public double LearningRate { get; set; } = 5e-4;
+    public virtual double LearningRate { get; set; } = 5e-4;
     /// <summary>Final learning rate as a fraction of the peak.</summary>
     public double FinalLearningRateRatio { get; set; } = 0.1;
     /// <summary>Steps of linear warmup from 0 to the peak; negative means 10 % of the steps.</summary>
