@@ -12,6 +12,7 @@ var benchmarks = new Dictionary<string, Func<string[], int>>
     ["memory"] = MemoryBenchmark.Run,
     ["pretraining-overhead"] = PretrainingOverhead.Run,
     ["nanogpt-replica"] = NanoGptReplicaBenchmark.Run,
+    ["defaults"] = DefaultsBenchmark.Run,
 };
 if (args.Length == 0 || !benchmarks.TryGetValue(args[0], out var run))
 {
