@@ -81,7 +81,7 @@ public static class NanoGptReplicaBenchmark
             }));
         var fitted = pipeline.Fit(data);
         var seconds = clock.Elapsed.TotalSeconds;
-        using var lm = (CausalLanguageModelTransformer)((IEnumerable<ITransformer>)fitted).Last();
+        using var lm = fitted.LastTransformer;
         var ids = vocabulary.Encode(text).Select(i => (long)i).ToArray();
         var val = ids[(int)(ids.Length * 0.9)..];
         return (lm.Training!.Validations[^1].Loss, WholeSplitLoss(lm.Model, val), seconds);

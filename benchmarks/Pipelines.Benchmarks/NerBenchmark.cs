@@ -61,7 +61,7 @@ public static class NerBenchmark
                 var method = fromPretrained ? "pretrained + fine-tuned" : "from scratch";
                 var runClock = Stopwatch.StartNew();
                 var model = NerExperiment.Tagger(ml, tokenizer, fromPretrained ? pretrained : null, sample, devData, fraction >= 0.5 ? 6 : 20, options);
-                var tagger = (TokenClassificationTransformer)((IEnumerable<ITransformer>)model).Last();
+                var tagger = model.LastTransformer;
                 var metrics = ml.MulticlassClassification.EvaluateEntities(model.Transform(testData));
                 var epochsRun = tagger.Training!.Steps / (double)((sample.Count + options.BatchSize - 1) / options.BatchSize);
                 Console.WriteLine($"{fraction:P0} ({sample.Count:N0} sentences) {method}: eng.testb micro F1 {metrics.Micro.F1:F4}, " +

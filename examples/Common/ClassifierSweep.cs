@@ -43,7 +43,7 @@ public sealed class ClassifierSweep
                 LearningRate = 1e-3, WarmupSteps = 20, EvaluateEvery = 0, LogEvery = 100, Device = "auto", Seed = 3, Progress = progress,
             }))
             .Fit(ml.Data.LoadFromEnumerable(slice));
-        return new ClassifierSweep(tokenizer, (MaskedLanguageModelTransformer)((IEnumerable<ITransformer>)chain).Last());
+        return new ClassifierSweep(tokenizer, chain.LastTransformer);
     }
 
     /// <summary>The pipeline of one configuration: tokenize, then a LoRA classifier from the pretrained encoder.</summary>

@@ -60,7 +60,7 @@ public static class LabelEfficiency
                 Device = options.Device, Progress = options.Progress, Seed = 7,
             }));
         var chain = estimator.Fit(ml.Data.LoadFromEnumerable(train));
-        return new Pretrained(tokenizer, (MaskedLanguageModelTransformer)((IEnumerable<ITransformer>)chain).Last(), clock.Elapsed);
+        return new Pretrained(tokenizer, chain.LastTransformer, clock.Elapsed);
     }
 
     /// <summary>Runs (a), (b) and (c) for every fraction and seed; <paramref name="report"/> gets each result as it comes.</summary>
@@ -118,7 +118,7 @@ public static class LabelEfficiency
             .Append(ml.BinaryClassification.Trainers.TransformerClassifier(classifier))
             .Fit(train);
         var metrics = ml.BinaryClassification.Evaluate(model.Transform(test));
-        ((IDisposable)((IEnumerable<ITransformer>)model).Last()).Dispose();
+        model.LastTransformer.Dispose();
         return (metrics.F1Score, metrics.AreaUnderRocCurve);
     }
 

@@ -1,4 +1,5 @@
 using Microsoft.ML;
+using Microsoft.ML.Data;
 using Pipelines;
 using Pipelines.Models.Training;
 
@@ -59,14 +60,14 @@ public static class NerExperiment
                 Device = options.Device, Seed = 7, Progress = progress,
             }))
             .Fit(ml.Data.LoadFromEnumerable(chunks));
-        return (MaskedLanguageModelTransformer)((IEnumerable<ITransformer>)chain).Last();
+        return chain.LastTransformer;
     }
 
     /// <summary>
     /// Fine-tunes a tagger on <paramref name="sentences"/>, from <paramref name="pretrained"/> or from
     /// scratch (null), choosing the epoch by loss on <paramref name="validation"/> (already tokenized).
     /// </summary>
-    public static ITransformer Tagger(MLContext ml, TextTokenizer tokenizer, MaskedLanguageModelTransformer? pretrained,
+    public static TransformerChain<TokenClassificationTransformer> Tagger(MLContext ml, TextTokenizer tokenizer, MaskedLanguageModelTransformer? pretrained,
         IReadOnlyList<TaggedSentence> sentences, IDataView validation, int epochs, NerOptions options, int seed = 11) =>
         Tokenize(ml, tokenizer, options)
             .Append(ml.MulticlassClassification.Trainers.TransformerTokenClassifier(new TokenClassifierOptions
