@@ -13,6 +13,11 @@ export DOTNET_CLI_TELEMETRY_OPTOUT=1 DOTNET_NOLOGO=1 DOTNET_SKIP_FIRST_TIME_EXPE
 
 # A version no cache has seen, so NuGet cannot hand back an older build of the same version.
 version="0.1.0-local.$(date -u +%Y%m%d%H%M%S)"
+echo "== the README's program is this project's Program.cs"
+awk '/^<!-- tests\/PackageConsumer\/Program.cs -->$/ {on=1; getline; next} on && /^```$/ {exit} on {print}' "$repo/README.md" \
+  | diff -u - "$repo/tests/PackageConsumer/Program.cs" || { echo "README.md's Program.cs differs from tests/PackageConsumer/Program.cs" >&2; exit 1; }
+echo "ok"
+
 echo "== pack $version"
 dotnet pack "$repo/Pipelines.sln" -c Release -o "$work/feed" -p:VersionSuffix="${version#0.1.0-}" --nologo -v:q
 ls -1 "$work/feed"
@@ -60,6 +65,13 @@ grep -q 'Pipelines.NativePatch' "$work/build.log" || { echo "the package's nativ
 
 echo "== consumer: run"
 dotnet run -c Release --no-build -- "$repo/data/spamassassin/emails.jsonl.gz"
+
+echo "== consumer: publish for linux-x64 patches the published copy too"
+dotnet publish -c Release -r linux-x64 --self-contained false -p:PipelinesVersion="$version" -o "$work/publish" --nologo -v:m 2>&1 | tee "$work/publish.log" | grep -E 'NativePatch|error' || true
+tool=$(ls "$work"/packages/pipelines.models/*/tools/native-patch/Pipelines.NativePatch.dll)
+state=$(dotnet "$tool" patch-native "$work/publish")
+echo "$state"
+echo "$state" | grep -qE 'libLibTorchSharp.so: AlreadyPatched|left as shipped' || { echo "the published libLibTorchSharp.so was not patched" >&2; exit 1; }
 
 echo "== consumer: the package's ML.NET version check refuses another version"
 if dotnet build -c Release -p:PipelinesVersion="$version" -p:PipelinesMlNetVersion=9.9.9 --nologo -v:q > "$work/mlnet.log" 2>&1; then
