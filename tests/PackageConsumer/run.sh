@@ -73,6 +73,20 @@ state=$(dotnet "$tool" patch-native "$work/publish")
 echo "$state"
 echo "$state" | grep -qE 'libLibTorchSharp.so: AlreadyPatched|left as shipped' || { echo "the published libLibTorchSharp.so was not patched" >&2; exit 1; }
 
+echo "== consumer: TorchSharpBackend=cuda"
+# The CUDA build of libtorch is not on every feed (not on this project's): without it the switch is
+# refused by name; with it (stood in for by the property its package sets) the CPU build's native
+# files leave the output and deps.json.
+if dotnet build -c Release -p:PipelinesVersion="$version" -p:TorchSharpBackend=cuda -o "$work/cuda" --nologo -v:q > "$work/cuda.log" 2>&1; then
+  echo "TorchSharpBackend=cuda without TorchSharp-cuda-linux did not fail" >&2; exit 1
+fi
+grep -q 'add <PackageReference Include="TorchSharp-cuda-linux"' "$work/cuda.log" || { cat "$work/cuda.log"; echo "no advice to add TorchSharp-cuda-linux" >&2; exit 1; }
+dotnet build -c Release -p:PipelinesVersion="$version" -p:TorchSharpBackend=cuda -p:TorchSharpCudaPackage=true -o "$work/cuda" --nologo -v:q
+if find "$work/cuda" -name 'libtorch_cpu.so' | grep -q . || grep -q '"libtorch-cpu-linux-x64' "$work/cuda/PackageConsumer.deps.json"; then
+  echo "TorchSharpBackend=cuda left libtorch's CPU build in the output" >&2; exit 1
+fi
+echo "ok: refused without TorchSharp-cuda-linux; with it, no CPU libtorch in the output or deps.json"
+
 echo "== consumer: the package's ML.NET version check refuses another version"
 if dotnet build -c Release -p:PipelinesVersion="$version" -p:PipelinesMlNetVersion=9.9.9 --nologo -v:q > "$work/mlnet.log" 2>&1; then
   echo "building against an ML.NET other than the packages' did not fail" >&2; exit 1
