@@ -87,14 +87,15 @@ public abstract class FineTuningOptions : TrainingOptions
     public int Layers { get; set; } = 4;
     /// <summary>Width when training from scratch.</summary>
     public int Hidden { get; set; } = 256;
-    /// <summary>Attention heads when training from scratch.</summary>
-    public int Heads { get; set; } = 4;
+    /// <summary>Attention heads; 0 (the default): <c>Hidden</c> / 64, the head width of BERT and GPT-2.</summary>
+    public int Heads { get; set; }
     /// <summary>Dropout on the encoder and before the task head.</summary>
     public double Dropout { get; set; } = 0.1;
 
     internal override void Validate()
     {
         base.Validate();
+        if (Heads < 0) throw new ArgumentOutOfRangeException(nameof(Heads), Heads, "Heads must not be negative (0: Hidden / 64).");
         if (MaxEpoch < 0) throw new ArgumentOutOfRangeException(nameof(MaxEpoch), MaxEpoch, "MaxEpoch must not be negative (null: automatic).");
         if (LoraRank <= 0) throw new ArgumentOutOfRangeException(nameof(LoraRank), LoraRank, "LoRA rank must be positive.");
         if (MaxLength is < 0 or (> 0 and < 3)) throw new ArgumentOutOfRangeException(nameof(MaxLength), MaxLength, "The maximum length must leave room for text between [CLS] and [SEP] (0: the token column's).");

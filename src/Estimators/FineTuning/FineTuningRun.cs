@@ -43,7 +43,7 @@ internal static class FineTuningRun
             throw new ArgumentException($"{TokenizerOption} is not the tokenizer the pretrained model ({nameof(FineTuningOptions.Base)}) was trained with; leave it unset.");
         var config = (pretrained?.Config ?? new TransformerConfig
         {
-            VocabSize = tokens.Tokenizer.VocabSize, Layers = options.Layers, Hidden = options.Hidden, Heads = options.Heads,
+            VocabSize = tokens.Tokenizer.VocabSize, Layers = options.Layers, Hidden = options.Hidden, Heads = ModelShape.Heads(options.Hidden, options.Heads),
             FeedForward = 4 * options.Hidden, MaxPositions = Math.Max(tokens.MaxLength, 8),
         }) with { Dropout = options.Dropout };
         return (pretrained, tokens, config);

@@ -70,7 +70,7 @@ public sealed class CausalLanguageModelEstimator : IEstimator<CausalLanguageMode
         Seeding.Set(seed);
         var config = _options.Base?.Config ?? new TransformerConfig
         {
-            VocabSize = tokenizer.VocabSize, Layers = _options.Layers, Hidden = _options.Hidden, Heads = _options.Heads,
+            VocabSize = tokenizer.VocabSize, Layers = _options.Layers, Hidden = _options.Hidden, Heads = ModelShape.Heads(_options.Hidden, _options.Heads),
             FeedForward = _options.FeedForward > 0 ? _options.FeedForward : 4 * _options.Hidden,
             MaxPositions = _options.BlockSize, Dropout = _options.Dropout, PreLayerNorm = true, LayerNormEpsilon = 1e-5, TypeVocabSize = 0,
             Activation = _options.Activation, Bias = _options.Bias,

@@ -31,8 +31,8 @@ public sealed class CausalLanguageModelOptions : TrainingOptions
     public int Layers { get; set; } = 4;
     /// <summary>Width of the model.</summary>
     public int Hidden { get; set; } = 128;
-    /// <summary>Attention heads.</summary>
-    public int Heads { get; set; } = 4;
+    /// <summary>Attention heads; 0 (the default): <c>Hidden</c> / 64, the head width of BERT and GPT-2.</summary>
+    public int Heads { get; set; }
     /// <summary>Feed-forward width; 0 means 4 x <see cref="Hidden"/>.</summary>
     public int FeedForward { get; set; }
     /// <summary>Context length in tokens (training windows and the longest sequence the model reads).</summary>
@@ -54,6 +54,7 @@ public sealed class CausalLanguageModelOptions : TrainingOptions
     internal override void Validate()
     {
         base.Validate();
+        if (Heads < 0) throw new ArgumentOutOfRangeException(nameof(Heads), Heads, "Heads must not be negative (0: Hidden / 64).");
         if (BlockSize < 2) throw new ArgumentOutOfRangeException(nameof(BlockSize), BlockSize, "The block size must be at least 2 tokens.");
     }
 }

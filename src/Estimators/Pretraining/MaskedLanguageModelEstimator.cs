@@ -61,7 +61,7 @@ public sealed class MaskedLanguageModelEstimator : IEstimator<MaskedLanguageMode
         Seeding.Set(seed);
         var config = _options.Base?.Config ?? new TransformerConfig
         {
-            VocabSize = tokenizer.VocabSize, Layers = _options.Layers, Hidden = _options.Hidden, Heads = _options.Heads,
+            VocabSize = tokenizer.VocabSize, Layers = _options.Layers, Hidden = _options.Hidden, Heads = ModelShape.Heads(_options.Hidden, _options.Heads),
             FeedForward = _options.FeedForward > 0 ? _options.FeedForward : 4 * _options.Hidden,
             MaxPositions = Math.Max(column.MaxLength, 8), Dropout = _options.Dropout,
         };

@@ -10,8 +10,11 @@ namespace Pipelines;
 /// </summary>
 public sealed class MaskedLanguageModelOptions : TrainingOptions
 {
-    /// <summary>Creates options with the masked-LM defaults (lr 5e-4, weight decay 0.01, batch 32).</summary>
-    public MaskedLanguageModelOptions() { }
+    /// <summary>
+    /// Creates options with the masked-LM defaults: lr 1e-3 (small models, as the Quickstart's; lower
+    /// it, e.g. to 1e-4, for BERT-base-sized ones), weight decay 0.01, batch 32.
+    /// </summary>
+    public MaskedLanguageModelOptions() => LearningRate = 1e-3;
 
     /// <summary>Input column of token ids (vector of Int32) with [CLS]/[SEP] as the tokenizer adds them.</summary>
     public string TokenColumnName { get; set; } = "Tokens";
@@ -28,8 +31,8 @@ public sealed class MaskedLanguageModelOptions : TrainingOptions
     public int Layers { get; set; } = 4;
     /// <summary>Width of the model.</summary>
     public int Hidden { get; set; } = 256;
-    /// <summary>Attention heads.</summary>
-    public int Heads { get; set; } = 4;
+    /// <summary>Attention heads; 0 (the default): <c>Hidden</c> / 64, the head width of BERT and GPT-2.</summary>
+    public int Heads { get; set; }
     /// <summary>Feed-forward width; 0 means 4 x <see cref="Hidden"/>.</summary>
     public int FeedForward { get; set; }
     /// <summary>
@@ -65,6 +68,7 @@ public sealed class MaskedLanguageModelOptions : TrainingOptions
     internal override void Validate()
     {
         base.Validate();
+        if (Heads < 0) throw new ArgumentOutOfRangeException(nameof(Heads), Heads, "Heads must not be negative (0: Hidden / 64).");
         if (Tokenizer is { MaskId: null }) throw new ArgumentException("The tokenizer has no mask token; masked-LM pretraining needs one.");
         if (MaxLength is < 0 or (> 0 and < 4)) throw new ArgumentOutOfRangeException(nameof(MaxLength), MaxLength, "The maximum length must be at least 4 tokens (0: the token column's).");
         if (Masking == MaskingStrategy.WholeWord) throw new ArgumentException("Whole-word masking needs word ids, which the pretraining estimator does not read; use Token or Span.");

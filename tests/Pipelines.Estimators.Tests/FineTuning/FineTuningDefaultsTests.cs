@@ -27,6 +27,25 @@ public sealed class FineTuningDefaultsTests
     }
 
     [TestMethod]
+    public void AttentionHeadsAre64WideUnlessSetAndMaskedLMTakesTheSmallModelRate()
+    {
+        var ml = new MLContext(seed: 1);
+        var train = SyntheticMail.Make(40, seed: 1);
+        var tokenizer = SyntheticMail.Tokenizer(train);
+        var data = ml.Transforms.Text.TokenizeSubwords("Tokens", "Text", tokenizer, maxLength: 24).Fit(ml.Data.LoadFromEnumerable(train))
+            .Transform(ml.Data.LoadFromEnumerable(train));
+        int Heads(int hidden, int heads) => ml.Pretraining.MaskedLanguageModel(new MaskedLanguageModelOptions
+        {
+            Layers = 1, Hidden = hidden, Heads = heads, MaxSteps = 1, EvaluateEvery = 0, Device = TestDevice.Option, Seed = 1,
+        }).Fit(data).Config.Heads;
+        Assert.AreEqual(2, Heads(128, 0), "128 wide: two heads of 64");
+        Assert.AreEqual(1, Heads(96, 0), "narrower than two heads: one");
+        Assert.AreEqual(4, Heads(128, 4), "a set count wins");
+        Assert.AreEqual(1e-3, new MaskedLanguageModelOptions().LearningRate);
+        Assert.ThrowsExactly<ArgumentOutOfRangeException>(() => Heads(128, -1));
+    }
+
+    [TestMethod]
     public void FewRowsGetMoreEpochsAndNoValidationSplitOfAFewRows()
     {
         var ml = new MLContext(seed: 1);
