@@ -36,6 +36,31 @@ public sealed class TokenizeSubwordsTransformTests
     }
 
     [TestMethod]
+    public void TokenizedDataStillSavesInMLNetsBinaryAndTextFormats()
+    {
+        // ML.NET's savers write the annotations they know; the tokenization annotation is not one of
+        // them and must not stop a user from caching tokenized data.
+        var ml = new MLContext(seed: 1);
+        var tokenized = ml.Transforms.Text.TokenizeSubwords("Tokens", "Text", Vocabularies.WordPiece(), maxLength: 7).Fit(Data(ml)).Transform(Data(ml));
+        using var binary = new MemoryStream();
+        ml.Data.SaveAsBinary(tokenized, binary, keepHidden: false);
+        binary.Position = 0;
+        var reloaded = ml.Data.LoadFromBinary(new MemoryStreamSource(binary.ToArray()));
+        CollectionAssert.AreEqual(tokenized.GetColumn<int[]>("Tokens").First(), reloaded.GetColumn<int[]>("Tokens").First());
+        using var text = new MemoryStream();
+        ml.Data.SaveAsText(tokenized, text);
+        Assert.IsGreaterThan(0L, text.Length);
+    }
+
+    private sealed class MemoryStreamSource(byte[] bytes) : IMultiStreamSource
+    {
+        public int Count => 1;
+        public string GetPathOrNull(int index) => "";
+        public Stream Open(int index) => new MemoryStream(bytes, writable: false);
+        public TextReader OpenTextReader(int index) => new StreamReader(Open(index));
+    }
+
+    [TestMethod]
     public void TheTokenColumnCarriesTheTokenizationThatWroteIt()
     {
         var ml = new MLContext(seed: 1);
