@@ -19,10 +19,7 @@ var tokenizer = WordPieceTrainer.TrainTokenizer(train.Select(m => m.Text), new W
 var pretraining = ml.Pretraining.MaskedLanguageModel(new MaskedLanguageModelOptions { Layers = 2, Hidden = 64, MaxSteps = 60 });
 var model = ml.Transforms.Text.TokenizeSubwords("Tokens", "Text", tokenizer, maxLength: 64)
     .Append(pretraining)
-    .Append(ml.BinaryClassification.Trainers.TransformerClassifier(new TextClassifierOptions
-    {
-        Base = EncoderSource.FromEstimator(pretraining), Strategy = FineTuneStrategy.LoRA,
-    }))
+    .Append(ml.BinaryClassification.Trainers.TransformerClassifier(new TextClassifierOptions { Base = EncoderSource.FromEstimator(pretraining) }))
     .Fit(data);
 
 var metrics = ml.BinaryClassification.Evaluate(model.Transform(ml.Data.LoadFromEnumerable(test)));
