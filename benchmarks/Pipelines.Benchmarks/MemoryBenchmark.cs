@@ -1,7 +1,6 @@
 using System.Diagnostics;
 using Microsoft.ML;
 using Microsoft.ML.Data;
-using Pipelines;
 using Pipelines.Examples.Common;
 using Pipelines.Models.Training;
 using TorchSharp;

@@ -1,6 +1,5 @@
 using System.Diagnostics;
 using Microsoft.ML;
-using Pipelines;
 using Pipelines.Examples.Common;
 using Pipelines.Models;
 using Pipelines.Models.Training;

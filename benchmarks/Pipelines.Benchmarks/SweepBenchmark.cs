@@ -1,6 +1,5 @@
 using System.Diagnostics;
 using Microsoft.ML;
-using Pipelines;
 using Pipelines.Examples.Common;
 
 namespace Pipelines.Benchmarks;

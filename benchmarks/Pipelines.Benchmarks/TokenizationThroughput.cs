@@ -2,7 +2,6 @@ using System.Diagnostics;
 using System.Text.Json;
 using Microsoft.ML;
 using Microsoft.ML.Data;
-using Pipelines;
 
 namespace Pipelines.Benchmarks;
 

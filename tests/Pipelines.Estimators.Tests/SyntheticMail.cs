@@ -1,4 +1,3 @@
-using Pipelines;
 
 namespace Pipelines.Estimators.Tests;
 

@@ -1,5 +1,4 @@
 using Microsoft.ML;
-using Pipelines;
 using Pipelines.Models;
 
 namespace Pipelines;

@@ -1,7 +1,6 @@
 using System.Text.Json;
 using Microsoft.ML;
 using Microsoft.ML.Runtime;
-using Pipelines;
 using Pipelines.Models.HuggingFace;
 
 namespace Pipelines;

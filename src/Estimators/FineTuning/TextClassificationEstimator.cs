@@ -1,7 +1,6 @@
 using Microsoft.ML;
 using Microsoft.ML.Data;
 using Microsoft.ML.Runtime;
-using Pipelines;
 using Pipelines.Models;
 using Pipelines.Models.Lora;
 using Pipelines.Models.Training;

@@ -4,7 +4,6 @@ using Microsoft.ML.Runtime;
 using Pipelines.Models;
 using Pipelines.Models.Checkpoints;
 using Pipelines.Models.Lora;
-using Pipelines;
 using TorchSharp;
 
 namespace Pipelines;

@@ -1,4 +1,3 @@
-using Pipelines;
 using Pipelines.Models;
 
 namespace Pipelines;

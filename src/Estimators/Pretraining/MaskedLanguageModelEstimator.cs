@@ -1,6 +1,5 @@
 using Microsoft.ML;
 using Microsoft.ML.Runtime;
-using Pipelines;
 using TorchSharp;
 using Pipelines.Models;
 using Pipelines.Models.Training;

@@ -2,7 +2,6 @@ using System.Diagnostics;
 using System.Reflection;
 using Microsoft.ML;
 using Microsoft.ML.Runtime;
-using Pipelines;
 
 namespace Pipelines;
 

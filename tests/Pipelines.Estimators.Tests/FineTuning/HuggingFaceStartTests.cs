@@ -1,6 +1,5 @@
 using Microsoft.ML;
 using Microsoft.ML.Data;
-using Pipelines;
 using Pipelines.Models.HuggingFace;
 using static TorchSharp.torch;
 

@@ -1,5 +1,4 @@
 using Microsoft.ML;
-using Pipelines;
 
 namespace Pipelines.Estimators.Tests.Reliability;
 
