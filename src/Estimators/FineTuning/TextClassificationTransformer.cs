@@ -31,7 +31,9 @@ public sealed class TextClassificationTransformer : RowToRowTransformerBase, IDi
     private readonly Pooling _pooling;
 
     /// <summary>The classifier (in eval mode; LoRA adapters merged).</summary>
-    public BertForSequenceClassification Model { get; }
+    public BertForSequenceClassification Model => _model.Model;
+
+    private readonly ModelOwnership<BertForSequenceClassification> _model;
     /// <summary>Class names in class-index order.</summary>
     public IReadOnlyList<string> ClassNames => _classNames;
     /// <summary>How the last training run went; null for a model loaded from a zip.</summary>
@@ -42,7 +44,8 @@ public sealed class TextClassificationTransformer : RowToRowTransformerBase, IDi
     {
         (_binary, _tokenColumn, _segmentColumn, _classNames, _padId, _maxLength, _pooling) =
             (binary, tokenColumn, segmentColumn, classNames, padId, maxLength, pooling);
-        (Model, Training) = (model, training);
+        Training = training;
+        _model = new ModelOwnership<BertForSequenceClassification>(model, nameof(TextClassificationTransformer));
         Model.eval();
     }
 
@@ -116,7 +119,7 @@ public sealed class TextClassificationTransformer : RowToRowTransformerBase, IDi
     protected override IRowMapper MakeRowMapper(DataViewSchema schema) => new Mapper(this, schema);
 
     /// <summary>Releases the model's native memory.</summary>
-    public void Dispose() => Model.Dispose();
+    public void Dispose() => _model.Dispose();
 
     private sealed class Mapper(TextClassificationTransformer parent, DataViewSchema schema)
         : MapperBase(parent.Host.Register(nameof(Mapper)), schema, parent)

@@ -28,7 +28,9 @@ public sealed class CausalLanguageModelTransformer : RowToRowTransformerBase, ID
     private readonly string _perplexityColumn;
 
     /// <summary>The decoder (in eval mode).</summary>
-    public GptLanguageModel Model { get; }
+    public GptLanguageModel Model => _model.Model;
+
+    private readonly ModelOwnership<GptLanguageModel> _model;
     /// <summary>The tokenizer that produced the training tokens.</summary>
     public TextTokenizer Tokenizer { get; }
     /// <summary>The architecture.</summary>
@@ -40,7 +42,8 @@ public sealed class CausalLanguageModelTransformer : RowToRowTransformerBase, ID
         GptLanguageModel model, TextTokenizer tokenizer, TrainingResult? training) : base(host)
     {
         (_tokenColumn, _embeddingColumn, _perplexityColumn) = (tokenColumn, embeddingColumn, perplexityColumn);
-        (Model, Tokenizer, Training) = (model, tokenizer, training);
+        (Tokenizer, Training) = (tokenizer, training);
+        _model = new ModelOwnership<GptLanguageModel>(model, nameof(CausalLanguageModelTransformer));
         Model.eval();
     }
 
@@ -114,5 +117,5 @@ public sealed class CausalLanguageModelTransformer : RowToRowTransformerBase, ID
             new DataViewSchema.DetachedColumn(_perplexityColumn, NumberDataViewType.Single), Score, SaveModel);
 
     /// <summary>Releases the model's native memory.</summary>
-    public void Dispose() => Model.Dispose();
+    public void Dispose() => _model.Dispose();
 }

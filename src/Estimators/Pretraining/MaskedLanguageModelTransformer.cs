@@ -34,7 +34,9 @@ public sealed class MaskedLanguageModelTransformer : RowToRowTransformerBase, ID
     private readonly string _filledColumn;
 
     /// <summary>The encoder with its masked-LM head (in eval mode).</summary>
-    public BertForPreTraining Model { get; }
+    public BertForPreTraining Model => _model.Model;
+
+    private readonly ModelOwnership<BertForPreTraining> _model;
     /// <summary>The tokenizer that produced the training tokens.</summary>
     public TextTokenizer Tokenizer { get; }
     /// <summary>The architecture.</summary>
@@ -46,7 +48,8 @@ public sealed class MaskedLanguageModelTransformer : RowToRowTransformerBase, ID
         BertForPreTraining model, TextTokenizer tokenizer, TrainingResult? training) : base(host)
     {
         (_tokenColumn, _embeddingColumn, _filledColumn) = (tokenColumn, embeddingColumn, filledColumn);
-        (Model, Tokenizer, Training) = (model, tokenizer, training);
+        (Tokenizer, Training) = (tokenizer, training);
+        _model = new ModelOwnership<BertForPreTraining>(model, nameof(MaskedLanguageModelTransformer));
         Model.eval();
     }
 
@@ -160,5 +163,5 @@ public sealed class MaskedLanguageModelTransformer : RowToRowTransformerBase, ID
             new DataViewSchema.DetachedColumn(_filledColumn, TextDataViewType.Instance), Score, SaveModel);
 
     /// <summary>Releases the model's native memory.</summary>
-    public void Dispose() => Model.Dispose();
+    public void Dispose() => _model.Dispose();
 }

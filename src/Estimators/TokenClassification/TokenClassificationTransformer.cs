@@ -33,7 +33,9 @@ public sealed class TokenClassificationTransformer : RowToRowTransformerBase, ID
     private readonly int _maxLength;
 
     /// <summary>The tagger (in eval mode; LoRA adapters merged).</summary>
-    public BertForTokenClassification Model { get; }
+    public BertForTokenClassification Model => _model.Model;
+
+    private readonly ModelOwnership<BertForTokenClassification> _model;
     /// <summary>The tags the model predicts (IOB2), in class-index order.</summary>
     public IReadOnlyList<string> TagNames => _tagNames;
     /// <summary>True when predictions are written in IOB1 (because the training tags were).</summary>
@@ -53,7 +55,8 @@ public sealed class TokenClassificationTransformer : RowToRowTransformerBase, ID
     {
         (_tokenColumn, _wordIdsColumn, _sentenceColumn, _outputColumn) = (tokenColumn, wordIdsColumn, sentenceColumn, outputColumn);
         (_tagNames, _iob1, _padId, _maxLength) = (tagNames, iob1, padId, maxLength);
-        (Model, Training) = (model, training);
+        Training = training;
+        _model = new ModelOwnership<BertForTokenClassification>(model, nameof(TokenClassificationTransformer));
         Model.eval();
     }
 
@@ -124,7 +127,7 @@ public sealed class TokenClassificationTransformer : RowToRowTransformerBase, ID
     protected override IRowMapper MakeRowMapper(DataViewSchema schema) => new Mapper(this, schema);
 
     /// <summary>Releases the model's native memory.</summary>
-    public void Dispose() => Model.Dispose();
+    public void Dispose() => _model.Dispose();
 
     private sealed class Mapper(TokenClassificationTransformer parent, DataViewSchema schema)
         : MapperBase(parent.Host.Register(nameof(Mapper)), schema, parent)
