@@ -44,6 +44,27 @@ public sealed class DisposedModelTests
         AssertDisposed(pretrained, Assert.Throws<Exception>(() => classifier.Fit(TinyModels.Data(ml))));
     }
 
+    private sealed class Mail
+    {
+        public string Text { get; set; } = "";
+    }
+
+    private sealed class Scored
+    {
+        public float Probability { get; set; }
+    }
+
+    [TestMethod]
+    public void APredictionEngineMadeBeforeDisposeRefusesToo()
+    {
+        var ml = new MLContext();
+        var chain = (TransformerChain<ITransformer>)TinyModels.Load(ml, TinyModels.ClassifierZip);
+        var engine = ml.Model.CreatePredictionEngine<Mail, Scored>(chain);
+        Assert.IsTrue(engine.Predict(new Mail { Text = "free money now" }).Probability is >= 0 and <= 1);
+        ((IDisposable)chain.LastTransformer).Dispose();
+        AssertDisposed(chain.LastTransformer, Assert.Throws<Exception>(() => engine.Predict(new Mail { Text = "free money now" })));
+    }
+
     private static void AssertDisposed(object model, Exception error)
     {
         var cause = ModelZipIntegrityTests.Find<ObjectDisposedException>(error);
