@@ -16,32 +16,40 @@ internal sealed record TokenColumn(string Name, TextTokenizer Tokenizer, int Max
 
     /// <summary>
     /// Before data: <paramref name="column"/> must be a vector of Int32 and its tokenizer must be known,
-    /// from <paramref name="given"/> or from the annotation TokenizeSubwords will put on it.
+    /// from the options or a base model (<paramref name="given"/>) or from the annotation TokenizeSubwords
+    /// will put on it. <paramref name="options"/> names the trainer's options type, for messages.
     /// </summary>
-    public static void Check(SchemaShape schema, string column, bool given, string tokenizerOption)
+    public static void Check(SchemaShape schema, string column, bool given, string options)
     {
         TokenSequences.CheckColumn(schema, column);
         schema.TryFindColumn(column, out var found);
         if (!given && !TokenizationAnnotation.IsDeclared(found))
-            throw MissingTokenizer(column, tokenizerOption);
+            throw MissingTokenizer(column, options);
     }
 
     /// <summary>
-    /// Reads the column's tokenization from <paramref name="schema"/>. <paramref name="given"/> (the
-    /// options' or a pretrained model's tokenizer, described by <paramref name="givenBy"/>) wins, but
-    /// must be the tokenizer that wrote the column when the column says which one did.
-    /// <paramref name="maxLength"/> above 0 wins over the column's maximum length.
+    /// Reads the column's tokenization from <paramref name="schema"/>. The tokenizer of the options
+    /// (<paramref name="option"/>), else of the base model (<paramref name="fromBase"/>, called
+    /// <paramref name="baseModel"/> in messages), wins over the column's, but must be the tokenizer that
+    /// wrote the column when the column says which one did. <paramref name="maxLength"/> above 0 wins
+    /// over the column's maximum length. <paramref name="options"/> names the options type, for messages.
     /// </summary>
-    public static TokenColumn Resolve(DataViewSchema schema, string column, TextTokenizer? given, string givenBy, int maxLength, string tokenizerOption)
+    public static TokenColumn Resolve(DataViewSchema schema, string column, TextTokenizer? option, TextTokenizer? fromBase, string baseModel,
+        int maxLength, string options)
     {
         var tokenization = TokenizationAnnotation.Get(TokenSequences.CheckColumn(schema, column));
-        var tokenizer = given ?? tokenization?.Tokenizer ?? throw MissingTokenizer(column, tokenizerOption);
+        var given = option ?? fromBase;
+        var tokenizer = given ?? tokenization?.Tokenizer ?? throw MissingTokenizer(column, options);
         if (given is not null && tokenization is not null && given.Fingerprint != tokenization.Tokenizer.Fingerprint)
             throw new ArgumentException(
-                $"Column '{column}' was written by another tokenizer than {givenBy} (their vocabularies differ): token ids would mean other " +
-                "tokens to the model. Tokenize with the same tokenizer" + (givenBy.StartsWith(tokenizerOption, StringComparison.Ordinal) ? ", or leave the option unset to use the column's." : "."));
+                $"Column '{column}' was written by another tokenizer than {(option is not null ? TokenizerOption(options) : $"the {baseModel}'s ({options}.Base)")} " +
+                "(their vocabularies differ): token ids would mean other tokens to the model. Tokenize with the same tokenizer" +
+                (option is not null ? ", or leave the option unset to use the column's." : "."));
         return new(column, tokenizer, maxLength > 0 ? maxLength : tokenization?.MaxLength ?? DefaultMaxLength, tokenization);
     }
+
+    /// <summary>The Tokenizer option of the options type <paramref name="options"/>, as messages name it.</summary>
+    public static string TokenizerOption(string options) => $"{options}.Tokenizer";
 
     /// <summary>
     /// Separate validation data as the trainer reads it: as given when it has the token column, else
@@ -63,6 +71,6 @@ internal sealed record TokenColumn(string Name, TextTokenizer Tokenizer, int Max
         return validation;
     }
 
-    private static ArgumentException MissingTokenizer(string column, string tokenizerOption) => new(
-        $"Column '{column}' does not say which tokenizer wrote it (TokenizeSubwords records that on the column): set {tokenizerOption}.");
+    private static ArgumentException MissingTokenizer(string column, string options) => new(
+        $"Column '{column}' does not say which tokenizer wrote it (TokenizeSubwords records that on the column): set {TokenizerOption(options)}.");
 }

@@ -16,15 +16,12 @@ namespace Pipelines;
 /// </summary>
 internal static class FineTuningRun
 {
-    /// <summary>The option naming the tokenizer, for messages.</summary>
-    public const string TokenizerOption = $"{nameof(FineTuningOptions)}.{nameof(FineTuningOptions.Tokenizer)}";
-
     /// <summary>
     /// Before data: the token column must be a vector of Int32 whose tokenizer is known (the column's
     /// annotation, the options, or a pretrained start).
     /// </summary>
     public static void CheckTokens(SchemaShape schema, FineTuningOptions options) =>
-        TokenColumn.Check(schema, options.TokenColumnName, options.Tokenizer is not null || options.Base != EncoderSource.None, TokenizerOption);
+        TokenColumn.Check(schema, options.TokenColumnName, options.Tokenizer is not null || options.Base != EncoderSource.None, nameof(FineTuningOptions));
 
     /// <summary>
     /// The pretrained encoder (null from scratch), the token column (tokenizer, maximum length,
@@ -34,12 +31,10 @@ internal static class FineTuningRun
     public static (MaskedLanguageModelTransformer? Pretrained, TokenColumn Tokens, TransformerConfig Config) Start(FineTuningOptions options, DataViewSchema schema)
     {
         var pretrained = options.Base.Resolve();
-        var given = options.Tokenizer ?? pretrained?.Tokenizer;
-        var tokens = TokenColumn.Resolve(schema, options.TokenColumnName, given,
-            options.Tokenizer is not null ? TokenizerOption : $"the pretrained model's ({nameof(FineTuningOptions)}.{nameof(FineTuningOptions.Base)})",
-            options.MaxLength, TokenizerOption);
+        var tokens = TokenColumn.Resolve(schema, options.TokenColumnName, options.Tokenizer, pretrained?.Tokenizer, "pretrained model",
+            options.MaxLength, nameof(FineTuningOptions));
         if (pretrained is not null && options.Tokenizer is not null && options.Tokenizer.Fingerprint != pretrained.Tokenizer.Fingerprint)
-            throw new ArgumentException($"{TokenizerOption} is not the tokenizer the pretrained model ({nameof(FineTuningOptions.Base)}) was trained with; leave it unset.");
+            throw new ArgumentException($"{TokenColumn.TokenizerOption(nameof(FineTuningOptions))} is not the tokenizer the pretrained model ({nameof(FineTuningOptions.Base)}) was trained with; leave it unset.");
         var config = (pretrained?.Config ?? new TransformerConfig
         {
             VocabSize = tokens.Tokenizer.VocabSize, Layers = options.Layers, Hidden = options.Hidden, Heads = ModelShape.Heads(options.Hidden, options.Heads),

@@ -19,8 +19,6 @@ public sealed class CausalLanguageModelEstimator : IEstimator<CausalLanguageMode
     private readonly IHost _host;
     private readonly CausalLanguageModelOptions _options;
 
-    private const string TokenizerOption = $"{nameof(CausalLanguageModelOptions)}.{nameof(CausalLanguageModelOptions.Tokenizer)}";
-
     internal CausalLanguageModelEstimator(IHostEnvironment env, CausalLanguageModelOptions options)
     {
         _host = env.Register(nameof(CausalLanguageModelEstimator));
@@ -30,7 +28,7 @@ public sealed class CausalLanguageModelEstimator : IEstimator<CausalLanguageMode
     /// <inheritdoc/>
     public SchemaShape GetOutputSchema(SchemaShape inputSchema)
     {
-        TokenColumn.Check(inputSchema, _options.TokenColumnName, _options.Tokenizer is not null || _options.Base is not null, TokenizerOption);
+        TokenColumn.Check(inputSchema, _options.TokenColumnName, _options.Tokenizer is not null || _options.Base is not null, nameof(CausalLanguageModelOptions));
         return CausalLanguageModelTransformer.OutputSchema(inputSchema, _options.EmbeddingColumnName, _options.PerplexityColumnName);
     }
 
@@ -38,9 +36,8 @@ public sealed class CausalLanguageModelEstimator : IEstimator<CausalLanguageMode
     public CausalLanguageModelTransformer Fit(IDataView input)
     {
         _options.Validate();
-        var column = TokenColumn.Resolve(input.Schema, _options.TokenColumnName, _options.Tokenizer ?? _options.Base?.Tokenizer,
-            _options.Tokenizer is not null ? TokenizerOption : $"the base model's ({nameof(CausalLanguageModelOptions)}.{nameof(CausalLanguageModelOptions.Base)})",
-            _options.BlockSize, TokenizerOption);
+        var column = TokenColumn.Resolve(input.Schema, _options.TokenColumnName, _options.Tokenizer, _options.Base?.Tokenizer, "base model",
+            _options.BlockSize, nameof(CausalLanguageModelOptions));
         var tokenizer = column.Tokenizer;
         var seed = _options.Seed ?? _host.Rand.Next();
         using var channel = _host.Start("Causal language model pretraining");

@@ -21,8 +21,6 @@ public sealed class MaskedLanguageModelEstimator : IEstimator<MaskedLanguageMode
     /// <summary>The transformer of the latest Fit, so that a fine-tuning trainer later in the same chain can start from it.</summary>
     public MaskedLanguageModelTransformer? LastFitted { get; private set; }
 
-    private const string TokenizerOption = $"{nameof(MaskedLanguageModelOptions)}.{nameof(MaskedLanguageModelOptions.Tokenizer)}";
-
     internal MaskedLanguageModelEstimator(IHostEnvironment env, MaskedLanguageModelOptions options)
     {
         _host = env.Register(nameof(MaskedLanguageModelEstimator));
@@ -32,7 +30,7 @@ public sealed class MaskedLanguageModelEstimator : IEstimator<MaskedLanguageMode
     /// <inheritdoc/>
     public SchemaShape GetOutputSchema(SchemaShape inputSchema)
     {
-        TokenColumn.Check(inputSchema, _options.TokenColumnName, _options.Tokenizer is not null || _options.Base is not null, TokenizerOption);
+        TokenColumn.Check(inputSchema, _options.TokenColumnName, _options.Tokenizer is not null || _options.Base is not null, nameof(MaskedLanguageModelOptions));
         return MaskedLanguageModelTransformer.OutputSchema(inputSchema, _options.EmbeddingColumnName, _options.FilledColumnName);
     }
 
@@ -40,9 +38,8 @@ public sealed class MaskedLanguageModelEstimator : IEstimator<MaskedLanguageMode
     public MaskedLanguageModelTransformer Fit(IDataView input)
     {
         _options.Validate();
-        var column = TokenColumn.Resolve(input.Schema, _options.TokenColumnName, _options.Tokenizer ?? _options.Base?.Tokenizer,
-            _options.Tokenizer is not null ? TokenizerOption : $"the base model's ({nameof(MaskedLanguageModelOptions)}.{nameof(MaskedLanguageModelOptions.Base)})",
-            _options.MaxLength, TokenizerOption);
+        var column = TokenColumn.Resolve(input.Schema, _options.TokenColumnName, _options.Tokenizer, _options.Base?.Tokenizer, "base model",
+            _options.MaxLength, nameof(MaskedLanguageModelOptions));
         var tokenizer = column.Tokenizer;
         if (tokenizer.MaskId is null) throw new ArgumentException("The tokenizer has no mask token; masked-LM pretraining needs one.");
         if (_options.SentencePairs != SentencePairObjective.None && column.MaxLength < 5)
