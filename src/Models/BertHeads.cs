@@ -177,6 +177,8 @@ public sealed class BertForSequenceClassification : nn.Module
     public BertModel Bert => bert;
     /// <summary>Number of classes.</summary>
     public long Labels => classifier.Weight.shape[0];
+    /// <summary>How hidden states become the one vector the classifier reads.</summary>
+    public Pooling Pooling => pooling;
 
     /// <summary>Class logits (B, Labels).</summary>
     public Tensor Forward(Tensor ids, Tensor? attentionMask = null, Tensor? segments = null)

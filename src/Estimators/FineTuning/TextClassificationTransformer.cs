@@ -3,6 +3,7 @@ using Microsoft.ML.Data;
 using Microsoft.ML.Runtime;
 using Pipelines;
 using Pipelines.Models;
+using Pipelines.Models.Onnx;
 using Pipelines.Models.Training;
 using TorchSharp;
 using static TorchSharp.torch;
@@ -19,7 +20,7 @@ namespace Pipelines;
 /// PredictedLabel (Boolean). Multiclass: Score (class probabilities) and PredictedLabel (a key
 /// with the training label's names). Saves into ML.NET model zips.
 /// </summary>
-public sealed class TextClassificationTransformer : RowToRowTransformerBase, IDisposable, ITrainedTransformer
+public sealed class TextClassificationTransformer : ModelTransformerBase<BertForSequenceClassification>
 {
     internal const string LoaderSignature = "PipelinesTextClassifier";
     private readonly bool _binary;
@@ -30,24 +31,19 @@ public sealed class TextClassificationTransformer : RowToRowTransformerBase, IDi
     private readonly int _maxLength;
     private readonly Pooling _pooling;
 
-    /// <summary>The classifier (in eval mode; LoRA adapters merged).</summary>
-    public BertForSequenceClassification Model => _model.Model;
-
-    private readonly ModelOwnership<BertForSequenceClassification> _model;
     /// <summary>Class names in class-index order.</summary>
     public IReadOnlyList<string> ClassNames => _classNames;
-    /// <summary>How the last training run went; null for a model loaded from a zip.</summary>
-    public TrainingResult? Training { get; }
 
     internal TextClassificationTransformer(IHost host, bool binary, string tokenColumn, string? segmentColumn, string[] classNames,
-        int padId, int maxLength, Pooling pooling, BertForSequenceClassification model, TrainingResult? training) : base(host)
+        int padId, int maxLength, Pooling pooling, BertForSequenceClassification model, TrainingResult? training)
+        : base(host, model, nameof(TextClassificationTransformer), training)
     {
         (_binary, _tokenColumn, _segmentColumn, _classNames, _padId, _maxLength, _pooling) =
             (binary, tokenColumn, segmentColumn, classNames, padId, maxLength, pooling);
-        Training = training;
-        _model = new ModelOwnership<BertForSequenceClassification>(model, nameof(TextClassificationTransformer));
-        Model.eval();
     }
+
+    /// <summary>The padding id and the longest token sequence the model reads (longer rows are cut).</summary>
+    internal (int PadId, int MaxLength, bool Segments) Inputs => (_padId, _maxLength, _segmentColumn is not null);
 
     internal static IEnumerable<SchemaShape.Column> OutputShape(bool binary, SchemaShape.Column label)
     {
@@ -64,18 +60,30 @@ public sealed class TextClassificationTransformer : RowToRowTransformerBase, IDi
         }
     }
 
-    /// <summary>Class probabilities of one row (tokens cut to the model's length).</summary>
-    internal float[] Probabilities(int[] tokens, int[]? segments)
+    /// <summary>Class probabilities of each row (tokens cut to the model's length), from one forward pass.</summary>
+    internal float[][] Probabilities(IReadOnlyList<ClassifierInput> rows)
     {
-        if (tokens.Length == 0) return Enumerable.Repeat(1f / _classNames.Length, _classNames.Length).ToArray();
+        var results = new float[rows.Count][];
+        var scored = Enumerable.Range(0, rows.Count).Where(i => rows[i].Tokens.Length > 0).ToArray();
+        foreach (var i in Enumerable.Range(0, rows.Count).Except(scored))
+            results[i] = Enumerable.Repeat(1f / _classNames.Length, _classNames.Length).ToArray();
+        if (scored.Length == 0) return results;
         using var scope = NewDisposeScope();
         using var _ = no_grad();
-        var device = Model.parameters().First().device;
-        var length = Math.Min(tokens.Length, _maxLength);
-        var ids = tensor(tokens[..length].Select(i => (long)i).ToArray()).unsqueeze(0).to(device);
-        var segs = segments is null ? null : tensor(segments.Take(length).Select(i => (long)i).ToArray()).unsqueeze(0).to(device);
-        return nn.functional.softmax(Model.Forward(ids, null, segs), -1)[0].to(ScalarType.Float32).cpu().data<float>().ToArray();
+        var tokens = scored.Select(i => TokenBatch.Cut(rows[i].Tokens, _maxLength)).ToArray();
+        var (ids, mask) = TokenBatch.Pad(tokens, _padId, Device);
+        // A token without a segment id is in segment 0, as a missing segment column means.
+        var segments = _segmentColumn is null ? null : TokenBatch.Pad(
+            scored.Select((i, j) => rows[i].Segments!.Concat(new int[tokens[j].Length]).Take(tokens[j].Length).ToArray()).ToArray(), 0, Device).Ids;
+        var probabilities = TokenBatch.Rows(nn.functional.softmax(Model.Forward(ids, mask, segments), -1));
+        for (var j = 0; j < scored.Length; j++) results[scored[j]] = probabilities[j];
+        return results;
     }
+
+    internal override void SaveOnnx(Stream stream) =>
+        OnnxExport.Save(Model, new OnnxInputs(_padId, _maxLength, _segmentColumn is not null), stream,
+            OnnxMetadata("text-classifier", _padId, _maxLength, ("binary", _binary ? "true" : "false"),
+                ("class_names", System.Text.Json.JsonSerializer.Serialize(_classNames))));
 
     private static VersionInfo GetVersionInfo() => ModelStreams.Version("PLTXTCLS", LoaderSignature, typeof(TextClassificationTransformer));
 
@@ -113,77 +121,78 @@ public sealed class TextClassificationTransformer : RowToRowTransformerBase, IDi
     }
 
     private static IRowMapper Create(IHostEnvironment env, ModelLoadContext ctx, DataViewSchema inputSchema) =>
-        Create(env, ctx).MakeRowMapper(inputSchema);
+        Create(env, ctx).MakeRowMapper(inputSchema, null);
 
     /// <inheritdoc/>
-    protected override IRowMapper MakeRowMapper(DataViewSchema schema) => new Mapper(this, schema);
+    private protected override IRowMapper MakeRowMapper(DataViewSchema schema, IDataView? batchInput) =>
+        Mapper(schema, new Scoring(this, schema), batchInput);
 
-    /// <summary>Releases the model's native memory.</summary>
-    public void Dispose() => _model.Dispose();
+    /// <summary>One row's input: its token ids and, for sentence pairs, its segment ids.</summary>
+    internal sealed record ClassifierInput(int[] Tokens, int[]? Segments);
 
-    private sealed class Mapper(TextClassificationTransformer parent, DataViewSchema schema)
-        : MapperBase(parent.Host.Register(nameof(Mapper)), schema, parent)
+    private sealed class Scoring(TextClassificationTransformer parent, DataViewSchema schema) : RowScoring<ClassifierInput, float[]>
     {
         private readonly int _tokens = TokenSequences.CheckColumn(schema, parent._tokenColumn).Index;
         private readonly int? _segments = parent._segmentColumn is null ? null : TokenSequences.CheckColumn(schema, parent._segmentColumn).Index;
 
-        protected override DataViewSchema.DetachedColumn[] GetOutputColumnsCore()
+        public override IReadOnlyList<int> InputColumns => _segments is int s ? [_tokens, s] : [_tokens];
+
+        public override DataViewSchema.DetachedColumn[] OutputColumns
         {
-            if (parent._binary)
+            get
+            {
+                if (parent._binary)
+                    return
+                    [
+                        new("Score", NumberDataViewType.Single),
+                        new("Probability", NumberDataViewType.Single),
+                        new("PredictedLabel", BooleanDataViewType.Instance),
+                    ];
+                var names = parent._classNames.Select(n => n.AsMemory()).ToArray();
+                var keyValues = new DataViewSchema.Annotations.Builder();
+                keyValues.AddKeyValues(names.Length, TextDataViewType.Instance,
+                    (ref VBuffer<ReadOnlyMemory<char>> value) => new VBuffer<ReadOnlyMemory<char>>(names.Length, names).CopyTo(ref value));
+                var slotNames = new DataViewSchema.Annotations.Builder();
+                slotNames.AddSlotNames(names.Length, (ref VBuffer<ReadOnlyMemory<char>> value) => new VBuffer<ReadOnlyMemory<char>>(names.Length, names).CopyTo(ref value));
                 return
                 [
-                    new("Score", NumberDataViewType.Single),
-                    new("Probability", NumberDataViewType.Single),
-                    new("PredictedLabel", BooleanDataViewType.Instance),
+                    new("Score", new VectorDataViewType(NumberDataViewType.Single, names.Length), slotNames.ToAnnotations()),
+                    new("PredictedLabel", new KeyDataViewType(typeof(uint), names.Length), keyValues.ToAnnotations()),
                 ];
-            var names = parent._classNames.Select(n => n.AsMemory()).ToArray();
-            var keyValues = new DataViewSchema.Annotations.Builder();
-            keyValues.AddKeyValues(names.Length, TextDataViewType.Instance,
-                (ref VBuffer<ReadOnlyMemory<char>> value) => new VBuffer<ReadOnlyMemory<char>>(names.Length, names).CopyTo(ref value));
-            var slotNames = new DataViewSchema.Annotations.Builder();
-            slotNames.AddSlotNames(names.Length, (ref VBuffer<ReadOnlyMemory<char>> value) => new VBuffer<ReadOnlyMemory<char>>(names.Length, names).CopyTo(ref value));
-            return
-            [
-                new("Score", new VectorDataViewType(NumberDataViewType.Single, names.Length), slotNames.ToAnnotations()),
-                new("PredictedLabel", new KeyDataViewType(typeof(uint), names.Length), keyValues.ToAnnotations()),
-            ];
+            }
         }
 
-        public override Delegate[] CreateGetters(DataViewRow input, Func<int, bool> activeOutput, out Action disposer)
+        public override Func<ClassifierInput> Reader(DataViewRow row)
         {
-            disposer = () => { };
-            var outputs = parent._binary ? 3 : 2;
-            // A cursor that reads no output has not activated the token column: open nothing.
-            if (!Enumerable.Range(0, outputs).Any(activeOutput)) return new Delegate[outputs];
-            var tokens = input.GetGetter<VBuffer<int>>(input.Schema[_tokens]);
-            var segments = _segments is int s ? input.GetGetter<VBuffer<int>>(input.Schema[s]) : null;
-            var cache = new RowCache<float[]>(input, () =>
+            var tokens = row.GetGetter<VBuffer<int>>(row.Schema[_tokens]);
+            var segments = _segments is int s ? row.GetGetter<VBuffer<int>>(row.Schema[s]) : null;
+            VBuffer<int> ids = default, segs = default;
+            return () =>
             {
-                VBuffer<int> ids = default, segs = default;
                 tokens(ref ids);
                 segments?.Invoke(ref segs);
-                return parent.Probabilities(ids.DenseValues().ToArray(), segments is null ? null : segs.DenseValues().ToArray());
-            });
+                return new ClassifierInput(ids.DenseValues().ToArray(), segments is null ? null : segs.DenseValues().ToArray());
+            };
+        }
+
+        public override int Length(ClassifierInput input) => input.Tokens.Length;
+
+        public override float[][] Score(IReadOnlyList<ClassifierInput> batch) => parent.Probabilities(batch);
+
+        public override Delegate[] Getters(Func<float[]> current, Func<int, bool> activeOutput)
+        {
             if (parent._binary)
                 return
                 [
-                    (ValueGetter<float>)((ref float v) => { var p = cache.Get(); v = MathF.Log(p[1]) - MathF.Log(p[0]); }),
-                    (ValueGetter<float>)((ref float v) => v = cache.Get()[1]),
-                    (ValueGetter<bool>)((ref bool v) => v = cache.Get()[1] > 0.5f),
+                    (ValueGetter<float>)((ref float v) => { var p = current(); v = MathF.Log(p[1]) - MathF.Log(p[0]); }),
+                    (ValueGetter<float>)((ref float v) => v = current()[1]),
+                    (ValueGetter<bool>)((ref bool v) => v = current()[1] > 0.5f),
                 ];
             return
             [
-                (ValueGetter<VBuffer<float>>)((ref VBuffer<float> v) => { var p = cache.Get(); new VBuffer<float>(p.Length, p).CopyTo(ref v); }),
-                (ValueGetter<uint>)((ref uint v) => { var p = cache.Get(); v = (uint)Array.IndexOf(p, p.Max()) + 1; }),
+                (ValueGetter<VBuffer<float>>)((ref VBuffer<float> v) => { var p = current(); new VBuffer<float>(p.Length, p).CopyTo(ref v); }),
+                (ValueGetter<uint>)((ref uint v) => { var p = current(); v = (uint)Array.IndexOf(p, p.Max()) + 1; }),
             ];
         }
-
-        protected override Delegate MakeGetter(DataViewRow input, int iinfo, Func<int, bool> activeOutput, out Action disposer) =>
-            CreateGetters(input, activeOutput, out disposer)[iinfo];
-
-        protected override Func<int, bool> GetDependenciesCore(Func<int, bool> activeOutput) =>
-            column => column == _tokens || column == _segments;
-
-        protected override void SaveModel(ModelSaveContext ctx) => parent.SaveModel(ctx);
     }
 }

@@ -3,6 +3,7 @@ using Microsoft.ML.Data;
 using Microsoft.ML.Runtime;
 using Pipelines;
 using Pipelines.Models;
+using Pipelines.Models.Onnx;
 using Pipelines.Models.Generation;
 using Pipelines.Models.Training;
 using TorchSharp;
@@ -20,31 +21,24 @@ namespace Pipelines;
 /// embedding (mean of the last hidden states, usable as Features by any ML.NET trainer) and the
 /// model's perplexity on each row; it also generates text. Saves into ML.NET model zips.
 /// </summary>
-public sealed class CausalLanguageModelTransformer : RowToRowTransformerBase, IDisposable, ITrainedTransformer
+public sealed class CausalLanguageModelTransformer : ModelTransformerBase<GptLanguageModel>
 {
     internal const string LoaderSignature = "PipelinesCausalLM";
     private readonly string _tokenColumn;
     private readonly string _embeddingColumn;
     private readonly string _perplexityColumn;
 
-    /// <summary>The decoder (in eval mode).</summary>
-    public GptLanguageModel Model => _model.Model;
-
-    private readonly ModelOwnership<GptLanguageModel> _model;
     /// <summary>The tokenizer that produced the training tokens.</summary>
     public TextTokenizer Tokenizer { get; }
     /// <summary>The architecture.</summary>
     public TransformerConfig Config => Model.Config;
-    /// <summary>How training went (loss curve, validations); null for a model loaded from a zip.</summary>
-    public TrainingResult? Training { get; }
 
     internal CausalLanguageModelTransformer(IHost host, string tokenColumn, string embeddingColumn, string perplexityColumn,
-        GptLanguageModel model, TextTokenizer tokenizer, TrainingResult? training) : base(host)
+        GptLanguageModel model, TextTokenizer tokenizer, TrainingResult? training)
+        : base(host, model, nameof(CausalLanguageModelTransformer), training)
     {
         (_tokenColumn, _embeddingColumn, _perplexityColumn) = (tokenColumn, embeddingColumn, perplexityColumn);
-        (Tokenizer, Training) = (tokenizer, training);
-        _model = new ModelOwnership<GptLanguageModel>(model, nameof(CausalLanguageModelTransformer));
-        Model.eval();
+        Tokenizer = tokenizer;
     }
 
     internal static SchemaShape OutputSchema(SchemaShape input, string embedding, string perplexity)
@@ -64,22 +58,39 @@ public sealed class CausalLanguageModelTransformer : RowToRowTransformerBase, ID
         return Tokenizer.Decode(TextGeneration.Generate(Model, ids, options ?? new GenerationOptions()));
     }
 
-    /// <summary>Embedding and perplexity of one token sequence (truncated to the model's context).</summary>
-    internal (float[] Embedding, float Perplexity) Score(int[] tokens)
+    /// <summary>Embedding and perplexity of each token sequence (cut to the model's context), from one batch.</summary>
+    internal (float[] Embedding, float Perplexity)[] Score(IReadOnlyList<int[]> rows)
     {
-        var length = Math.Min(tokens.Length, Config.MaxSequenceLength);
-        if (length == 0) return (new float[Config.Hidden], float.NaN);
+        var results = new (float[], float)[rows.Count];
+        var scored = Enumerable.Range(0, rows.Count).Where(i => rows[i].Length > 0).ToArray();
+        foreach (var i in Enumerable.Range(0, rows.Count).Except(scored)) results[i] = (new float[Config.Hidden], float.NaN);
+        if (scored.Length == 0) return results;
+        var tokens = scored.Select(i => TokenBatch.Cut(rows[i], Config.MaxSequenceLength)).ToArray();
         using var scope = NewDisposeScope();
         using var _ = no_grad();
-        var device = Model.parameters().First().device;
-        var ids = tensor(tokens[..length].Select(i => (long)i).ToArray()).unsqueeze(0).to(device);
-        var hidden = Model.Body.forward(ids);                                                      // (1, T, C)
-        var embedding = hidden.mean([1])[0].to(ScalarType.Float32).cpu().data<float>().ToArray();
-        if (length < 2) return (embedding, float.NaN);
-        var logits = Model.Head(hidden);
-        var loss = GptLanguageModel.Loss(logits[.., ..^1], ids[.., 1..]).item<float>();
-        return (embedding, MathF.Exp(loss));
+        // Right padding: causal attention never lets a real token see the padding after it.
+        var (ids, mask) = TokenBatch.Pad(tokens, Tokenizer.PadId, Device);
+        var hidden = Model.Body.forward(ids);                                                      // (B, T, C)
+        var embeddings = TokenBatch.Rows(SequencePooling.MaskedMean(hidden, mask));
+        var perplexities = Enumerable.Repeat(float.NaN, scored.Length).ToArray();
+        if (ids.shape[1] >= 2)
+        {
+            var targets = ids[.., 1..];
+            if (mask is not null) targets = targets.masked_fill(mask[.., 1..].eq(0), GptLanguageModel.IgnoreIndex);
+            var logits = Model.Head(hidden)[.., ..^1];                                              // (B, T-1, V)
+            var losses = nn.functional.cross_entropy(logits.flatten(0, 1), targets.flatten(),
+                ignore_index: GptLanguageModel.IgnoreIndex, reduction: nn.Reduction.None).view(targets.shape);
+            var counts = targets.ne(GptLanguageModel.IgnoreIndex).sum(1);
+            var means = (losses.sum(1) / counts.clamp_min(1)).exp().to(ScalarType.Float32).cpu().data<float>().ToArray();
+            for (var j = 0; j < scored.Length; j++) if (tokens[j].Length >= 2) perplexities[j] = means[j];
+        }
+        for (var j = 0; j < scored.Length; j++) results[scored[j]] = (embeddings[j], perplexities[j]);
+        return results;
     }
+
+    internal override void SaveOnnx(Stream stream) =>
+        OnnxExport.Save(Model, new OnnxInputs(Tokenizer.PadId, Config.MaxSequenceLength), stream,
+            OnnxMetadata("causal-language-model", Tokenizer.PadId, Config.MaxSequenceLength));
 
     // Persistence: column names, then the architecture, tokenizer and weights streams.
     private static VersionInfo GetVersionInfo() => ModelStreams.Version("PLCAUSLM", LoaderSignature, typeof(CausalLanguageModelTransformer));
@@ -109,13 +120,10 @@ public sealed class CausalLanguageModelTransformer : RowToRowTransformerBase, ID
     }
 
     private static IRowMapper Create(IHostEnvironment env, ModelLoadContext ctx, DataViewSchema inputSchema) =>
-        Create(env, ctx).MakeRowMapper(inputSchema);
+        Create(env, ctx).MakeRowMapper(inputSchema, null);
 
     /// <inheritdoc/>
-    protected override IRowMapper MakeRowMapper(DataViewSchema schema) =>
-        new EmbeddingMapper<float>(Host.Register("Mapper"), schema, this, _tokenColumn, _embeddingColumn, Config.Hidden,
-            new DataViewSchema.DetachedColumn(_perplexityColumn, NumberDataViewType.Single), Score, SaveModel);
-
-    /// <summary>Releases the model's native memory.</summary>
-    public void Dispose() => _model.Dispose();
+    private protected override IRowMapper MakeRowMapper(DataViewSchema schema, IDataView? batchInput) =>
+        Mapper(schema, new EmbeddingScoring<float>(schema, _tokenColumn, _embeddingColumn, Config.Hidden,
+            new DataViewSchema.DetachedColumn(_perplexityColumn, NumberDataViewType.Single), Score), batchInput);
 }

@@ -3,6 +3,7 @@ using Microsoft.ML.Data;
 using Microsoft.ML.Runtime;
 using Pipelines;
 using Pipelines.Models;
+using Pipelines.Models.Onnx;
 using Pipelines.Models.Training;
 using TorchSharp;
 using static TorchSharp.torch;
@@ -26,31 +27,24 @@ public sealed record MaskPrediction(string Token, int Id, float Probability);
 /// as Features by any ML.NET trainer) and the row's text with its [MASK] tokens filled in.
 /// Saves into ML.NET model zips.
 /// </summary>
-public sealed class MaskedLanguageModelTransformer : RowToRowTransformerBase, IDisposable, ITrainedTransformer
+public sealed class MaskedLanguageModelTransformer : ModelTransformerBase<BertForPreTraining>
 {
     internal const string LoaderSignature = "PipelinesMaskedLM";
     private readonly string _tokenColumn;
     private readonly string _embeddingColumn;
     private readonly string _filledColumn;
 
-    /// <summary>The encoder with its masked-LM head (in eval mode).</summary>
-    public BertForPreTraining Model => _model.Model;
-
-    private readonly ModelOwnership<BertForPreTraining> _model;
     /// <summary>The tokenizer that produced the training tokens.</summary>
     public TextTokenizer Tokenizer { get; }
     /// <summary>The architecture.</summary>
     public TransformerConfig Config => Model.Config;
-    /// <summary>How training went (loss curve, validations); null for a model loaded from a zip.</summary>
-    public TrainingResult? Training { get; }
 
     internal MaskedLanguageModelTransformer(IHost host, string tokenColumn, string embeddingColumn, string filledColumn,
-        BertForPreTraining model, TextTokenizer tokenizer, TrainingResult? training) : base(host)
+        BertForPreTraining model, TextTokenizer tokenizer, TrainingResult? training)
+        : base(host, model, nameof(MaskedLanguageModelTransformer), training)
     {
         (_tokenColumn, _embeddingColumn, _filledColumn) = (tokenColumn, embeddingColumn, filledColumn);
-        (Tokenizer, Training) = (tokenizer, training);
-        _model = new ModelOwnership<BertForPreTraining>(model, nameof(MaskedLanguageModelTransformer));
-        Model.eval();
+        Tokenizer = tokenizer;
     }
 
     internal static SchemaShape OutputSchema(SchemaShape input, string embedding, string filled)
@@ -103,26 +97,38 @@ public sealed class MaskedLanguageModelTransformer : RowToRowTransformerBase, ID
         return Model.Forward(input).TokenLogits[0].to(ScalarType.Float32).cpu();
     }
 
-    /// <summary>Embedding and filled-in text of one token sequence (cut to the model's positions).</summary>
-    internal (float[] Embedding, ReadOnlyMemory<char> Filled) Score(int[] tokens)
+    /// <summary>Embedding and filled-in text of each token sequence (cut to the model's positions), from one batch.</summary>
+    internal (float[] Embedding, ReadOnlyMemory<char> Filled)[] Score(IReadOnlyList<int[]> rows)
     {
-        var length = Math.Min(tokens.Length, Config.MaxSequenceLength);
-        if (length == 0) return (new float[Config.Hidden], ReadOnlyMemory<char>.Empty);
-        using var scope = NewDisposeScope();
-        using var _ = no_grad();
-        var device = Model.parameters().First().device;
-        var ids = tensor(tokens[..length].Select(i => (long)i).ToArray()).unsqueeze(0).to(device);
-        var hidden = Model.Bert.Forward(ids);                                                     // (1, T, C)
-        var embedding = hidden.mean([1])[0].to(ScalarType.Float32).cpu().data<float>().ToArray();
-        var filled = tokens[..length].ToArray();
-        if (Array.IndexOf(filled, Tokenizer.MaskId ?? -1) >= 0)
+        var results = new (float[], ReadOnlyMemory<char>)[rows.Count];
+        var scored = Enumerable.Range(0, rows.Count).Where(i => rows[i].Length > 0).ToArray();
+        foreach (var i in Enumerable.Range(0, rows.Count).Except(scored)) results[i] = (new float[Config.Hidden], ReadOnlyMemory<char>.Empty);
+        if (scored.Length == 0) return results;
+        var tokens = scored.Select(i => TokenBatch.Cut(rows[i], Config.MaxSequenceLength)).ToArray();
+        float[][] embeddings;
+        long[]? best = null;
+        using (NewDisposeScope())
+        using (no_grad())
         {
-            var best = Model.Forward(ids).TokenLogits[0].argmax(-1).cpu().data<long>().ToArray();
-            for (var t = 0; t < length; t++)
-                if (filled[t] == Tokenizer.MaskId) filled[t] = (int)best[t];
+            var (ids, mask) = TokenBatch.Pad(tokens, Tokenizer.PadId, Device);
+            var hidden = Model.Bert.Forward(ids, mask);                                               // (B, T, C)
+            embeddings = TokenBatch.Rows(SequencePooling.MaskedMean(hidden, mask));
+            if (tokens.Any(t => Array.IndexOf(t, Tokenizer.MaskId ?? -1) >= 0))
+                best = Model.Forward(ids, mask).TokenLogits.argmax(-1).cpu().data<long>().ToArray();   // (B, T)
         }
-        return (embedding, Tokenizer.Decode(filled).AsMemory());
+        for (var j = 0; j < scored.Length; j++)
+        {
+            var filled = tokens[j].ToArray();
+            for (var t = 0; best is not null && t < filled.Length; t++)
+                if (filled[t] == Tokenizer.MaskId) filled[t] = (int)best[j * tokens.Max(r => r.Length) + t];
+            results[scored[j]] = (embeddings[j], Tokenizer.Decode(filled).AsMemory());
+        }
+        return results;
     }
+
+    internal override void SaveOnnx(Stream stream) =>
+        OnnxExport.Save(Model, new OnnxInputs(Tokenizer.PadId, Config.MaxSequenceLength), stream,
+            OnnxMetadata("masked-language-model", Tokenizer.PadId, Config.MaxSequenceLength));
 
     private static VersionInfo GetVersionInfo() => ModelStreams.Version("PLMASKLM", LoaderSignature, typeof(MaskedLanguageModelTransformer));
 
@@ -155,13 +161,10 @@ public sealed class MaskedLanguageModelTransformer : RowToRowTransformerBase, ID
     }
 
     private static IRowMapper Create(IHostEnvironment env, ModelLoadContext ctx, DataViewSchema inputSchema) =>
-        Create(env, ctx).MakeRowMapper(inputSchema);
+        Create(env, ctx).MakeRowMapper(inputSchema, null);
 
     /// <inheritdoc/>
-    protected override IRowMapper MakeRowMapper(DataViewSchema schema) =>
-        new EmbeddingMapper<ReadOnlyMemory<char>>(Host.Register("Mapper"), schema, this, _tokenColumn, _embeddingColumn, Config.Hidden,
-            new DataViewSchema.DetachedColumn(_filledColumn, TextDataViewType.Instance), Score, SaveModel);
-
-    /// <summary>Releases the model's native memory.</summary>
-    public void Dispose() => _model.Dispose();
+    private protected override IRowMapper MakeRowMapper(DataViewSchema schema, IDataView? batchInput) =>
+        Mapper(schema, new EmbeddingScoring<ReadOnlyMemory<char>>(schema, _tokenColumn, _embeddingColumn, Config.Hidden,
+            new DataViewSchema.DetachedColumn(_filledColumn, TextDataViewType.Instance), Score), batchInput);
 }

@@ -3,6 +3,7 @@ using Microsoft.ML.Data;
 using Microsoft.ML.Runtime;
 using Pipelines;
 using Pipelines.Models;
+using Pipelines.Models.Onnx;
 using Pipelines.Models.Training;
 using TorchSharp;
 using static TorchSharp.torch;
@@ -20,7 +21,7 @@ namespace Pipelines;
 /// are tagged O), in the scheme (IOB1 or IOB2) of the tags it was trained on. Saves into ML.NET
 /// model zips.
 /// </summary>
-public sealed class TokenClassificationTransformer : RowToRowTransformerBase, IDisposable, ITrainedTransformer
+public sealed class TokenClassificationTransformer : ModelTransformerBase<BertForTokenClassification>
 {
     internal const string LoaderSignature = "PipelinesTokenClassifier";
     private readonly string _tokenColumn;
@@ -32,16 +33,10 @@ public sealed class TokenClassificationTransformer : RowToRowTransformerBase, ID
     private readonly int _padId;
     private readonly int _maxLength;
 
-    /// <summary>The tagger (in eval mode; LoRA adapters merged).</summary>
-    public BertForTokenClassification Model => _model.Model;
-
-    private readonly ModelOwnership<BertForTokenClassification> _model;
     /// <summary>The tags the model predicts (IOB2), in class-index order.</summary>
     public IReadOnlyList<string> TagNames => _tagNames;
     /// <summary>True when predictions are written in IOB1 (because the training tags were).</summary>
     public bool WritesIob1 => _iob1;
-    /// <summary>How the training run went; null for a model loaded from a zip.</summary>
-    public TrainingResult? Training { get; }
 
     internal TokenClassificationTransformer(IHost host, TokenClassifierOptions options, string[] tagNames, bool iob1, int padId, int maxLength,
         BertForTokenClassification model, TrainingResult? training)
@@ -51,42 +46,55 @@ public sealed class TokenClassificationTransformer : RowToRowTransformerBase, ID
     }
 
     private TokenClassificationTransformer(IHost host, string tokenColumn, string wordIdsColumn, string sentenceColumn, string outputColumn,
-        string[] tagNames, bool iob1, int padId, int maxLength, BertForTokenClassification model, TrainingResult? training) : base(host)
+        string[] tagNames, bool iob1, int padId, int maxLength, BertForTokenClassification model, TrainingResult? training)
+        : base(host, model, nameof(TokenClassificationTransformer), training)
     {
         (_tokenColumn, _wordIdsColumn, _sentenceColumn, _outputColumn) = (tokenColumn, wordIdsColumn, sentenceColumn, outputColumn);
         (_tagNames, _iob1, _padId, _maxLength) = (tagNames, iob1, padId, maxLength);
-        Training = training;
-        _model = new ModelOwnership<BertForTokenClassification>(model, nameof(TokenClassificationTransformer));
-        Model.eval();
     }
+
+    /// <summary>The padding id and the longest token sequence the model reads (longer rows are cut).</summary>
+    internal (int PadId, int MaxLength) Inputs => (_padId, _maxLength);
 
     /// <summary>
     /// The tag of each of <paramref name="words"/> words from the tokens of a sentence and their
     /// word ids: the prediction at each word's first token; words without a token are O.
     /// </summary>
-    public string[] PredictTags(int[] tokens, int[] wordIds, int words)
+    public string[] PredictTags(int[] tokens, int[] wordIds, int words) => PredictTags([new TaggerInput(tokens, wordIds, words)])[0];
+
+    private string[][] PredictTags(IReadOnlyList<TaggerInput> rows)
     {
-        var tags = Enumerable.Repeat(EntityTags.Outside, words).ToArray();
-        var length = Math.Min(tokens.Length, _maxLength);
-        if (length == 0 || words == 0) return tags;
-        int[] best;
+        var tags = rows.Select(r => Enumerable.Repeat(EntityTags.Outside, r.Words).ToArray()).ToArray();
+        var scored = Enumerable.Range(0, rows.Count).Where(i => rows[i].Tokens.Length > 0 && rows[i].Words > 0).ToArray();
+        if (scored.Length == 0) return tags;
+        var tokens = scored.Select(i => TokenBatch.Cut(rows[i].Tokens, _maxLength)).ToArray();
+        long[] best;
+        long width;
         using (NewDisposeScope())
         using (no_grad())
         {
-            var device = Model.parameters().First().device;
-            var ids = tensor(tokens[..length].Select(i => (long)i).ToArray()).unsqueeze(0).to(device);
-            best = Model.Forward(ids)[0].argmax(-1).to(ScalarType.Int32).cpu().data<int>().ToArray();
+            var (ids, mask) = TokenBatch.Pad(tokens, _padId, Device);
+            best = Model.Forward(ids, mask).argmax(-1).cpu().data<long>().ToArray();                  // (B, T)
+            width = ids.shape[1];
         }
-        var previous = -1;
-        for (var t = 0; t < length; t++)
+        for (var j = 0; j < scored.Length; j++)
         {
-            var word = wordIds[t];
-            if (word >= 0 && word != previous && word < words) tags[word] = _tagNames[best[t]];
-            previous = word;
+            var (row, previous) = (rows[scored[j]], -1);
+            for (var t = 0; t < tokens[j].Length; t++)
+            {
+                var word = row.WordIds[t];
+                if (word >= 0 && word != previous && word < row.Words) tags[scored[j]][word] = _tagNames[best[j * width + t]];
+                previous = word;
+            }
+            // The model predicts IOB2; repair stray I- tags, then write the training scheme.
+            tags[scored[j]] = _iob1 ? EntityTags.ToIob1(tags[scored[j]]) : EntityTags.ToIob2(tags[scored[j]]);
         }
-        // The model predicts IOB2; repair stray I- tags, then write the training scheme.
-        return _iob1 ? EntityTags.ToIob1(tags) : EntityTags.ToIob2(tags);
+        return tags;
     }
+
+    internal override void SaveOnnx(Stream stream) =>
+        OnnxExport.Save(Model, new OnnxInputs(_padId, _maxLength), stream,
+            OnnxMetadata("token-classifier", _padId, _maxLength, ("tag_names", System.Text.Json.JsonSerializer.Serialize(_tagNames))));
 
     private static VersionInfo GetVersionInfo() => ModelStreams.Version("PLTOKCLS", LoaderSignature, typeof(TokenClassificationTransformer));
 
@@ -121,46 +129,54 @@ public sealed class TokenClassificationTransformer : RowToRowTransformerBase, ID
     }
 
     private static IRowMapper Create(IHostEnvironment env, ModelLoadContext ctx, DataViewSchema inputSchema) =>
-        Create(env, ctx).MakeRowMapper(inputSchema);
+        Create(env, ctx).MakeRowMapper(inputSchema, null);
 
     /// <inheritdoc/>
-    protected override IRowMapper MakeRowMapper(DataViewSchema schema) => new Mapper(this, schema);
+    private protected override IRowMapper MakeRowMapper(DataViewSchema schema, IDataView? batchInput) =>
+        Mapper(schema, new Scoring(this, schema), batchInput);
 
-    /// <summary>Releases the model's native memory.</summary>
-    public void Dispose() => _model.Dispose();
+    /// <summary>One row's input: its token ids, the word of each token, and the sentence's word count.</summary>
+    private sealed record TaggerInput(int[] Tokens, int[] WordIds, int Words);
 
-    private sealed class Mapper(TokenClassificationTransformer parent, DataViewSchema schema)
-        : MapperBase(parent.Host.Register(nameof(Mapper)), schema, parent)
+    private sealed class Scoring(TokenClassificationTransformer parent, DataViewSchema schema) : RowScoring<TaggerInput, string[]>
     {
         private readonly int _tokens = TokenSequences.CheckColumn(schema, parent._tokenColumn).Index;
         private readonly int _wordIds = TokenSequences.CheckColumn(schema, parent._wordIdsColumn).Index;
         private readonly int _sentence = schema.GetColumnOrNull(parent._sentenceColumn)?.Index
             ?? throw new ArgumentOutOfRangeException(nameof(schema), $"Could not find input column '{parent._sentenceColumn}'");
 
-        protected override DataViewSchema.DetachedColumn[] GetOutputColumnsCore() =>
+        public override IReadOnlyList<int> InputColumns => [_tokens, _wordIds, _sentence];
+
+        public override DataViewSchema.DetachedColumn[] OutputColumns =>
             [new(parent._outputColumn, new VectorDataViewType(TextDataViewType.Instance))];
 
-        protected override Delegate MakeGetter(DataViewRow input, int iinfo, Func<int, bool> activeOutput, out Action disposer)
+        public override Func<TaggerInput> Reader(DataViewRow row)
         {
-            disposer = () => { };
-            var tokens = input.GetGetter<VBuffer<int>>(input.Schema[_tokens]);
-            var wordIds = input.GetGetter<VBuffer<int>>(input.Schema[_wordIds]);
-            var sentence = input.GetGetter<ReadOnlyMemory<char>>(input.Schema[_sentence]);
+            var tokens = row.GetGetter<VBuffer<int>>(row.Schema[_tokens]);
+            var wordIds = row.GetGetter<VBuffer<int>>(row.Schema[_wordIds]);
+            var sentence = row.GetGetter<ReadOnlyMemory<char>>(row.Schema[_sentence]);
             VBuffer<int> ids = default, words = default;
             ReadOnlyMemory<char> text = default;
-            return (ValueGetter<VBuffer<ReadOnlyMemory<char>>>)((ref VBuffer<ReadOnlyMemory<char>> value) =>
+            return () =>
             {
                 tokens(ref ids);
                 wordIds(ref words);
                 sentence(ref text);
-                var tags = parent.PredictTags(ids.DenseValues().ToArray(), words.DenseValues().ToArray(), TaggedRows.CountWords(text.Span));
-                new VBuffer<ReadOnlyMemory<char>>(tags.Length, tags.Select(t => t.AsMemory()).ToArray()).CopyTo(ref value);
-            });
+                return new TaggerInput(ids.DenseValues().ToArray(), words.DenseValues().ToArray(), TaggedRows.CountWords(text.Span));
+            };
         }
 
-        protected override Func<int, bool> GetDependenciesCore(Func<int, bool> activeOutput) =>
-            column => column == _tokens || column == _wordIds || column == _sentence;
+        public override int Length(TaggerInput input) => input.Tokens.Length;
 
-        protected override void SaveModel(ModelSaveContext ctx) => parent.SaveModel(ctx);
+        public override string[][] Score(IReadOnlyList<TaggerInput> batch) => parent.PredictTags(batch);
+
+        public override Delegate[] Getters(Func<string[]> current, Func<int, bool> activeOutput) =>
+        [
+            (ValueGetter<VBuffer<ReadOnlyMemory<char>>>)((ref VBuffer<ReadOnlyMemory<char>> value) =>
+            {
+                var tags = current();
+                new VBuffer<ReadOnlyMemory<char>>(tags.Length, tags.Select(t => t.AsMemory()).ToArray()).CopyTo(ref value);
+            }),
+        ];
     }
 }

@@ -1,0 +1,48 @@
+using Microsoft.ML;
+using Microsoft.ML.Data;
+using Microsoft.ML.Runtime;
+
+namespace Pipelines;
+
+/// <summary>
+/// The row mapper of every model transformer. Without <paramref name="batchInput"/> it scores the
+/// current row alone (PredictionEngine, one row at a time, lowest latency). With it, a cursor reads
+/// the same rows ahead through a second cursor of <paramref name="batchInput"/> and scores them in
+/// length-sorted batches; the main cursor then needs none of the model's input columns.
+/// </summary>
+internal sealed class ScoringMapper<TInput, TResult>(
+    IHost host, DataViewSchema schema, RowToRowTransformerBase parent, RowScoring<TInput, TResult> scoring,
+    IDataView? batchInput, Action<ModelSaveContext> save)
+    : RowToRowTransformerBase.MapperBase(host, schema, parent)
+{
+    protected override DataViewSchema.DetachedColumn[] GetOutputColumnsCore() => scoring.OutputColumns;
+
+    public override Delegate[] CreateGetters(DataViewRow input, Func<int, bool> activeOutput, out Action disposer)
+    {
+        disposer = () => { };
+        var outputs = scoring.OutputColumns.Length;
+        // A cursor that reads no output has not activated the input columns: open nothing.
+        if (!Enumerable.Range(0, outputs).Any(activeOutput)) return new Delegate[outputs];
+        if (batchInput is null)
+        {
+            var read = scoring.Reader(input);
+            var cache = new RowCache<TResult>(input, () => scoring.Score([read()])[0]);
+            return scoring.Getters(cache.Get, activeOutput);
+        }
+        var batches = new ScoredBatches<TInput, TResult>(batchInput, scoring);
+        disposer = batches.Dispose;
+        return scoring.Getters(() => batches.Get(input.Position), activeOutput);
+    }
+
+    protected override Delegate MakeGetter(DataViewRow input, int iinfo, Func<int, bool> activeOutput, out Action disposer) =>
+        CreateGetters(input, i => i == iinfo, out disposer)[iinfo];
+
+    protected override Func<int, bool> GetDependenciesCore(Func<int, bool> activeOutput)
+    {
+        var active = Enumerable.Range(0, scoring.OutputColumns.Length).Any(activeOutput);
+        // Batched, the look-ahead cursor reads the inputs: the main cursor need not compute them too.
+        return column => active && batchInput is null && scoring.InputColumns.Contains(column);
+    }
+
+    protected override void SaveModel(ModelSaveContext ctx) => save(ctx);
+}
