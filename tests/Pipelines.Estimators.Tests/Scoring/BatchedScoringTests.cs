@@ -13,7 +13,11 @@ public sealed class BatchedScoringTests
 {
     // More rows than one look-ahead window, of many lengths, so that batches pad and windows turn over.
     private static readonly List<SyntheticMail.Mail> Mails =
-        Enumerable.Range(0, 2).SelectMany(_ => TinyModels.Mails).Concat(SyntheticMail.Make(120, seed: 5)).ToList();
+        Enumerable.Range(0, 2).SelectMany(_ => TinyModels.Mails).Concat(Shortened(SyntheticMail.Make(120, seed: 5))).ToList();
+
+    /// <summary>The mails cut to 1 to 12 words, so that rows differ in length and batches pad.</summary>
+    internal static IEnumerable<SyntheticMail.Mail> Shortened(IEnumerable<SyntheticMail.Mail> mails) =>
+        mails.Select((m, i) => new SyntheticMail.Mail { Text = string.Join(' ', m.Text.Split(' ').Take(1 + i % 12)), Label = m.Label });
 
     [TestMethod]
     [DataRow("classifier", "Probability")]
@@ -33,6 +37,7 @@ public sealed class BatchedScoringTests
         });
         var data = ml.Data.LoadFromEnumerable(kind == "masked-lm" ? WithMasks(Mails) : Mails);
         Assert.IsGreaterThan(ScoredBatchesWindow, Mails.Count);
+        Assert.IsGreaterThan(5, model.Transform(data).GetColumn<VBuffer<int>>("Tokens").Select(t => t.Length).Distinct().Count(), "rows of many lengths");
         AssertEqual(OneRowAtATime(model, data, column), Values(model.Transform(data), column), $"{kind} {column}");
     }
 
