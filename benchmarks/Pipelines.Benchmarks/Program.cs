@@ -13,6 +13,7 @@ var benchmarks = new Dictionary<string, Func<string[], int>>
     ["pretraining-overhead"] = PretrainingOverhead.Run,
     ["nanogpt-replica"] = NanoGptReplicaBenchmark.Run,
     ["defaults"] = DefaultsBenchmark.Run,
+    ["inference-throughput"] = InferenceThroughput.Run,
 };
 if (args.Length == 0 || !benchmarks.TryGetValue(args[0], out var run))
 {

@@ -33,6 +33,10 @@ Console.WriteLine($"spam.zip loaded in a new MLContext: AUC {reloaded.AreaUnderR
 var engine = other.Model.CreatePredictionEngine<Mail, Prediction>(loaded);
 var prediction = engine.Predict(new Mail("Congratulations! You won a FREE cruise, click here to claim your prize", float.NaN, false));
 Console.WriteLine($"\"Congratulations! You won a FREE cruise...\": spam {prediction.PredictedLabel}, p = {prediction.Probability:F3}");
+
+// For serving without libtorch ("Deploy without libtorch"): the network as ONNX, the tokenizer beside it.
+ml.Model.ExportToOnnx(model, "spam.onnx");
+using (var file = File.Create("spam.tokenizer")) tokenizer.Save(file);
 return reloaded.AreaUnderRocCurve == metrics.AreaUnderRocCurve ? 0 : 1;
 
 static IEnumerable<Mail> ReadMails(string path)

@@ -64,7 +64,7 @@ dotnet build -c Release -p:PipelinesVersion="$version" --nologo -v:m 2>&1 | tee 
 grep -q 'Pipelines.NativePatch' "$work/build.log" || { echo "the package's native-patch target did not run" >&2; exit 1; }
 
 echo "== consumer: run"
-dotnet run -c Release --no-build -- "$repo/data/spamassassin/emails.jsonl.gz"
+dotnet run -c Release --no-build -- "$repo/data/spamassassin/emails.jsonl.gz" | tee "$work/run.log"
 
 echo "== consumer: publish for linux-x64 patches the published copy too"
 dotnet publish -c Release -r linux-x64 --self-contained false -p:PipelinesVersion="$version" -o "$work/publish" --nologo -v:m 2>&1 | tee "$work/publish.log" | grep -E 'NativePatch|error' || true
@@ -72,6 +72,24 @@ tool=$(ls "$work"/packages/pipelines.models/*/tools/native-patch/Pipelines.Nativ
 state=$(dotnet "$tool" patch-native "$work/publish")
 echo "$state"
 echo "$state" | grep -qE 'libLibTorchSharp.so: AlreadyPatched|left as shipped' || { echo "the published libLibTorchSharp.so was not patched" >&2; exit 1; }
+
+echo "== deployment without libtorch: Pipelines.Transforms + ApplyOnnxModel on the exported spam.onnx"
+echo "the README's deployment program is tests/OnnxDeployment/Program.cs"
+awk '/^<!-- tests\/OnnxDeployment\/Program.cs -->$/ {on=1; getline; next} on && /^```$/ {exit} on {print}' "$repo/README.md" \
+  | diff -u - "$repo/tests/OnnxDeployment/Program.cs" || { echo "README.md's deployment Program.cs differs from tests/OnnxDeployment/Program.cs" >&2; exit 1; }
+deploy="$work/deploy"
+mkdir -p "$deploy"
+cp "$repo/tests/OnnxDeployment/Program.cs" "$repo/tests/OnnxDeployment/OnnxDeployment.csproj" "$app/nuget.config" "$deploy/"
+(cd "$deploy" && dotnet build -c Release -p:PipelinesVersion="$version" --nologo -v:q)
+if find "$deploy/bin" -name 'libtorch*' -o -name 'TorchSharp.dll' | grep -q .; then
+  echo "the deployment's output holds libtorch or TorchSharp" >&2; exit 1
+fi
+(cd "$deploy" && dotnet run -c Release --no-build -- "$repo/data/spamassassin/emails.jsonl.gz" "$app") | tee "$work/deploy.log"
+grep -qx 'libtorch loaded in this process: no' "$work/deploy.log" || { echo "libtorch was loaded" >&2; exit 1; }
+trained=$(grep -m1 '^300 test mails:' "$work/run.log"); served=$(grep -m1 '^300 test mails:' "$work/deploy.log")
+[ "$trained" = "$served" ] || { echo "ONNX Runtime scored differently: '$served' against TorchSharp's '$trained'" >&2; exit 1; }
+(cd "$deploy" && dotnet publish -c Release -r linux-x64 --self-contained false -p:PipelinesVersion="$version" -o "$work/deploy-publish" --nologo -v:q)
+echo "ok: the same F1 and AUC as the TorchSharp model; publish folders (linux-x64): TorchSharp application $(du -sm "$work/publish" | cut -f1) MB, ONNX Runtime application $(du -sm "$work/deploy-publish" | cut -f1) MB"
 
 echo "== consumer: TorchSharpBackend=cuda"
 # The CUDA build of libtorch is not on every feed (not on this project's): without it the switch is
