@@ -47,12 +47,14 @@ public static class InferenceThroughput
         var tokenizer = WordPieceTrainer.TrainTokenizer(train.Select(m => m.Text), new WordPieceTrainerOptions { VocabularySize = 8000 });
         var ml = new MLContext(seed: 1);
         const int maxLength = 128;
+        var rng = new Random(1);
+        var labelled = train.OrderBy(_ => rng.Next()).Take(64).ToList(); // the file is sorted by source
         var tokenize = ml.Transforms.Text.TokenizeSubwords("Tokens", "Text", tokenizer, maxLength: maxLength);
         // Throughput does not depend on the weights: one short epoch on 64 labelled mails.
         var chain = tokenize.Append(ml.BinaryClassification.Trainers.TransformerClassifier(new TextClassifierOptions
         {
             Tokenizer = tokenizer, MaxLength = maxLength, MaxEpoch = 1, BatchSize = 16, Device = "cpu", Seed = 1,
-        })).Fit(ml.Data.LoadFromEnumerable(train.Take(64)));
+        })).Fit(ml.Data.LoadFromEnumerable(labelled));
         var classifier = (TextClassificationTransformer)chain.LastTransformer;
         var testData = ml.Data.LoadFromEnumerable(test);
         var rows = tokenize.Fit(testData).Transform(testData).GetColumn<VBuffer<int>>("Tokens").Select(v => v.DenseValues().ToArray()).ToArray();
@@ -96,7 +98,7 @@ public static class InferenceThroughput
         var small = tokenize.Append(ml.BinaryClassification.Trainers.TransformerClassifier(new TextClassifierOptions
         {
             Tokenizer = tokenizer, Layers = 2, Hidden = 64, MaxLength = 64, MaxEpoch = 1, BatchSize = 16, Device = "cpu", Seed = 1,
-        })).Fit(ml.Data.LoadFromEnumerable(train.Take(64)));
+        })).Fit(ml.Data.LoadFromEnumerable(labelled));
         IEnumerable<Email> Stream() { for (var i = 0; i < memoryRows; i++) yield return test[i % test.Count]; }
         var scored = small.Transform(ml.Data.LoadFromEnumerable(Stream()));
         var process = Process.GetCurrentProcess();
