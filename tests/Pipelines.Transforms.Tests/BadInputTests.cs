@@ -64,6 +64,26 @@ public sealed class BadInputTests
     }
 
     [TestMethod]
+    public void AByteSwappedByteOrderMarkIsAnUnknownWordNotAFailedPass()
+    {
+        // U+FFFE makes .NET's Unicode normalization throw; the word holding it becomes [UNK].
+        var tokenizer = Vocabularies.WordPiece();
+        var encoded = tokenizer.Encode("the \uFFFEcat cat");
+        CollectionAssert.AreEqual(new[] { 2, 10, 1, 11, 3 }, encoded.Ids);
+        Assert.AreEqual(1, encoded.UnknownCount);
+        // Vocabulary training reads it as a word boundary.
+        var vocabulary = WordPieceTrainer.Train(["the\uFFFEcat sat", "the cat"], new WordPieceTrainerOptions { VocabularySize = 60 });
+        CollectionAssert.Contains(vocabulary.ToList(), "cat");
+    }
+
+    [TestMethod]
+    public void VocabularyTrainingOnTextsWithoutWordsIsRefused()
+    {
+        var error = Assert.Throws<InvalidOperationException>(() => WordPieceTrainer.TrainTokenizer(["", "   ", "\n\t", null]));
+        StringAssert.Contains(error.Message, "no word to learn a vocabulary from");
+    }
+
+    [TestMethod]
     public void ByteLevelVocabulariesRoundTripControlCharactersAndEmojiExactly()
     {
         var text = "a\u0000b\u0007c\u001F the 😀 cat";

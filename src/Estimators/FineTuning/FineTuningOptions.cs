@@ -94,9 +94,15 @@ public abstract class FineTuningOptions : TrainingOptions
     internal override void Validate()
     {
         base.Validate();
-        if (Heads < 0) throw new ArgumentOutOfRangeException(nameof(Heads), Heads, "Heads must not be negative (0: Hidden / 64).");
-        if (MaxEpoch < 0) throw new ArgumentOutOfRangeException(nameof(MaxEpoch), MaxEpoch, "MaxEpoch must not be negative (null: automatic).");
-        if (LoraRank <= 0) throw new ArgumentOutOfRangeException(nameof(LoraRank), LoraRank, "LoRA rank must be positive.");
-        if (MaxLength is < 0 or (> 0 and < 3)) throw new ArgumentOutOfRangeException(nameof(MaxLength), MaxLength, "The maximum length must leave room for text between [CLS] and [SEP] (0: the token column's).");
+        OptionChecks.Architecture(Layers, Hidden, Heads);
+        OptionChecks.Require(Dropout is >= 0 and < 1, nameof(Dropout), Dropout, "must be in [0, 1)");
+        OptionChecks.Require(MaxEpoch is null or >= 0, nameof(MaxEpoch), MaxEpoch, "must not be negative (null: automatic)");
+        OptionChecks.Require(LoraRank > 0, nameof(LoraRank), LoraRank, "must be positive");
+        OptionChecks.Require(LoraAlpha > 0, nameof(LoraAlpha), LoraAlpha, "must be positive");
+        OptionChecks.Require(LoraDropout is >= 0 and < 1, nameof(LoraDropout), LoraDropout, "must be in [0, 1)");
+        OptionChecks.Require(FrozenLayers >= 0, nameof(FrozenLayers), FrozenLayers, "must not be negative");
+        OptionChecks.Require(LayerDecay is > 0 and <= 1, nameof(LayerDecay), LayerDecay, "must be in (0, 1] (1: no decay)");
+        OptionChecks.Require(MaxLength is 0 or >= 3, nameof(MaxLength), MaxLength,
+            "must leave room for text between [CLS] and [SEP], at least 3 (0: the token column's)");
     }
 }

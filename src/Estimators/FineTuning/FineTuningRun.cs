@@ -60,6 +60,9 @@ internal static class FineTuningRun
                 Freezing.FreezeEmbeddings(model);
                 break;
             case FineTuneStrategy.FreezeBottomLayers:
+                var blocks = model.named_parameters().Select(p => Freezing.BlockIndex(p.name)).OfType<int>().DefaultIfEmpty(-1).Max() + 1;
+                OptionChecks.Require(options.FrozenLayers <= blocks, nameof(options.FrozenLayers), options.FrozenLayers,
+                    $"must not exceed the model's {blocks} blocks (HeadOnly trains the head alone)");
                 Freezing.FreezeEmbeddings(model);
                 Freezing.FreezeBottomLayers(model, options.FrozenLayers);
                 break;
@@ -132,8 +135,7 @@ internal static class FineTuningRun
         using var optimizer = options.LayerDecay < 1
             ? Optimizers.AdamWWithLayerDecay(model, layers, options.LearningRate, options.LayerDecay, options.WeightDecay, options.Beta1, options.Beta2)
             : Optimizers.AdamW(parameters, options.LearningRate, options.WeightDecay, options.Beta1, options.Beta2);
-        var progress = new ProgressLog(channel, options.Progress, options.LogEvery);
-        var loop = options.ToLoopOptions(seed, progress, steps) with { EvaluateEvery = evaluateEvery };
+        var loop = options.ToLoopOptions(seed, channel, steps) with { EvaluateEvery = evaluateEvery };
         // Resuming checks the checkpoint against this: every parameter's name and shape (encoder, head, adapters).
         var architecture = string.Join(";", model.named_parameters().Select(p => $"{p.name}:{string.Join('x', p.parameter.shape)}:{p.parameter.requires_grad}"));
         var result = TrainingLoop.Run(task, optimizer, parameters, loop, configJson: architecture);

@@ -62,7 +62,10 @@ public sealed class TextClassificationEstimator : IEstimator<TextClassificationT
             throw new InvalidOperationException($"No row has a label in column '{_options.LabelColumnName}': nothing to fine-tune on.");
         var seen = rows.Labelled.Select(r => r.Label).Distinct().Count();
         if (seen < 2)
-            throw new InvalidOperationException($"Every labelled row has the same class ('{rows.ClassNames[rows.Labelled[0].Label]}'); a classifier needs at least two.");
+            throw new InvalidOperationException($"Every labelled row has the same class ('{rows.ClassNames[rows.Labelled[0].Label]}'); a classifier needs at least two." +
+                (_binary && input.Schema[_options.LabelColumnName].Type == NumberDataViewType.Single
+                    ? " A Single label is true above 0 and false at 0 or below (NaN: no label), so values such as 1 and 2 are all true: map them to 0 and 1, or use a Boolean column."
+                    : ""));
         channel.Info($"{rows.Labelled.Count:N0} labelled rows ({seen} of {rows.Classes} classes seen), {rows.Unlabelled.Count:N0} unlabelled.");
 
         var tokenizer = tokens.Tokenizer;

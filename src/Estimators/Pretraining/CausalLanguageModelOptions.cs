@@ -53,7 +53,8 @@ public sealed class CausalLanguageModelOptions : TrainingOptions
     internal override void Validate()
     {
         base.Validate();
-        if (Heads < 0) throw new ArgumentOutOfRangeException(nameof(Heads), Heads, "Heads must not be negative (0: Hidden / 64).");
+        if (Base is null) OptionChecks.Architecture(Layers, Hidden, Heads, FeedForward);
+        OptionChecks.Require(Dropout is >= 0 and < 1, nameof(Dropout), Dropout, "must be in [0, 1)");
         if (BlockSize < 2) throw new ArgumentOutOfRangeException(nameof(BlockSize), BlockSize, "The block size must be at least 2 tokens.");
     }
 }

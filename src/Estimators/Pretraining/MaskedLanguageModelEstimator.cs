@@ -75,8 +75,7 @@ public sealed class MaskedLanguageModelEstimator : IEstimator<MaskedLanguageMode
             _options.SentencePairs, tokenizer.ClsId, tokenizer.SepId, _options.ContrastiveWeight, _options.ContrastiveTemperature);
         if (_options.ContrastiveWeight > 0) channel.Info($"Contrastive sentence embeddings (SimCSE, weight {_options.ContrastiveWeight}) trained beside masked-LM.");
         if (pairs) channel.Info($"Sentence pairs ({_options.SentencePairs}) trained beside masked-LM.");
-        var progress = new ProgressLog(channel, _options.Progress, _options.LogEvery);
-        var result = TrainingLoop.Run(task, optimizer, parameters, _options.ToLoopOptions(seed, progress), precision, config.ToJson());
+        var result = TrainingLoop.Run(task, optimizer, parameters, _options.ToLoopOptions(seed, channel), precision, config.ToJson());
         precision?.RestoreFloat32(model);
         model.eval();
         channel.Info($"Pretraining ended after {result.Steps} steps ({result.Reason}) in {result.Elapsed:hh\\:mm\\:ss}" +

@@ -67,7 +67,8 @@ public sealed class MaskedLanguageModelOptions : TrainingOptions
     internal override void Validate()
     {
         base.Validate();
-        if (Heads < 0) throw new ArgumentOutOfRangeException(nameof(Heads), Heads, "Heads must not be negative (0: Hidden / 64).");
+        if (Base is null) OptionChecks.Architecture(Layers, Hidden, Heads, FeedForward);
+        OptionChecks.Require(Dropout is >= 0 and < 1, nameof(Dropout), Dropout, "must be in [0, 1)");
         if (Tokenizer is { MaskId: null }) throw new ArgumentException("The tokenizer has no mask token; masked-LM pretraining needs one.");
         if (MaxLength is < 0 or (> 0 and < 4)) throw new ArgumentOutOfRangeException(nameof(MaxLength), MaxLength, "The maximum length must be at least 4 tokens (0: the token column's).");
         if (Masking == MaskingStrategy.WholeWord) throw new ArgumentException("Whole-word masking needs word ids, which the pretraining estimator does not read; use Token or Span.");

@@ -69,6 +69,11 @@ public sealed class MaskedLanguageModelTransformer : ModelTransformerBase<BertFo
             ids.AddRange(Tokenizer.Encode(parts[i], maxLength: int.MaxValue, addSpecialTokens: false).Ids);
         }
         ids.Add(Tokenizer.SepId);
+        OptionChecks.Require(topK >= 1 && topK <= Config.VocabSize, nameof(topK), topK, $"must be in [1, {Config.VocabSize}], the vocabulary's size");
+        // A mask past the model's positions would be cut off and silently get no answer.
+        if (Tokenizer.MaskId is int mask && ids.LastIndexOf(mask) is var last && last >= Config.MaxSequenceLength)
+            throw new ArgumentException($"The text is {ids.Count} tokens long and its last {maskToken} is token {last + 1}, past the model's " +
+                                        $"{Config.MaxSequenceLength} positions, where the model cannot see it: shorten the text around the masks.", nameof(text));
         using var scope = NewDisposeScope();
         var probabilities = nn.functional.softmax(Logits(ids), -1);                                  // (T, V)
         var result = new List<IReadOnlyList<MaskPrediction>>();

@@ -94,6 +94,23 @@ public sealed class SweepExperiment<T> where T : class, new()
         return new SweepResult<T>(trials, best, bestParameters, model, _options.MetricName, _options.Maximize, clock.Elapsed);
     }
 
+    // A metric that cannot read the scored data (a column it names is missing, of another type) would
+    // fail every trial the same way after its training: the sweep stops at the first one instead.
+    private double Metric(MLContext ml, IDataView scored)
+    {
+        try
+        {
+            return _options.Metric(ml, scored);
+        }
+        catch (ArgumentException e)
+        {
+            throw new SweepMetricException($"The sweep's metric ({_options.MetricName}) cannot read the scored data, so every trial would fail: {e.Message} " +
+                $"The scored data has columns {string.Join(", ", scored.Schema.Where(c => !c.IsHidden).Select(c => $"'{c.Name}'"))}.", e);
+        }
+    }
+
+    private sealed class SweepMetricException(string message, Exception inner) : InvalidOperationException(message, inner);
+
     private SweepTrial Evaluate(int id, T point, IReadOnlyDictionary<string, string> parameters, int budget, IReadOnlyList<(IDataView Train, IDataView Test)> splits)
     {
         var clock = Stopwatch.StartNew();
@@ -107,7 +124,7 @@ public sealed class SweepExperiment<T> where T : class, new()
                 var model = _pipeline(ml, point).Fit(train);
                 try
                 {
-                    metrics.Add(_options.Metric(ml, model.Transform(test)));
+                    metrics.Add(Metric(ml, model.Transform(test)));
                     steps += Steps(model);
                 }
                 finally { Dispose(model); }
@@ -115,7 +132,7 @@ public sealed class SweepExperiment<T> where T : class, new()
             var metric = metrics.Average();
             return new SweepTrial(id, parameters, budget, metric, clock.Elapsed.TotalSeconds, steps, double.IsFinite(metric) ? null : $"the metric is {metric}");
         }
-        catch (Exception e) when (e is not OperationCanceledException)
+        catch (Exception e) when (e is not OperationCanceledException and not SweepMetricException)
         {
             return new SweepTrial(id, parameters, budget, double.NaN, clock.Elapsed.TotalSeconds, steps, $"{e.GetType().Name}: {e.Message}");
         }

@@ -1,4 +1,5 @@
 using Microsoft.ML;
+using Microsoft.ML.Runtime;
 using Pipelines.Models.Training;
 
 namespace Pipelines;
@@ -69,22 +70,45 @@ public abstract class TrainingOptions
     /// <summary>Compute in bfloat16 with float32 master weights (for GPUs; slow on most CPUs).</summary>
     public bool MixedPrecision { get; set; }
 
-    internal TrainingLoopOptions ToLoopOptions(int seed, IProgress<TrainingProgress> progress, int? steps = null) => new()
+    /// <summary>
+    /// The loop's options for a run of <paramref name="steps"/> (MaxSteps when null), with progress
+    /// reported through <paramref name="channel"/>; warns when the warmup outlasts the run.
+    /// </summary>
+    internal TrainingLoopOptions ToLoopOptions(int seed, IChannel channel, int? steps = null)
     {
-        MaxSteps = steps ?? MaxSteps, AccumulationSteps = AccumulationSteps, GradientClipNorm = GradientClipNorm,
-        Schedule = new LearningRateSchedule(Schedule, WarmupSteps >= 0 ? WarmupSteps : (steps ?? MaxSteps) / 10, steps ?? MaxSteps, FinalLearningRateRatio),
-        EvaluateEvery = EvaluateEvery, EvaluateAtStart = EvaluateEvery > 0, Patience = Patience, BestBy = BestBy, CheckpointDirectory = CheckpointDirectory,
-        CheckpointEvery = CheckpointEvery, Resume = Resume, TimeBudget = TimeBudget, ReportEvery = 1,
-        Seed = seed, Progress = progress, Cancellation = Cancellation,
-    };
+        var run = steps ?? MaxSteps;
+        var warmup = WarmupSteps >= 0 ? WarmupSteps : run / 10;
+        // A warning, not a refusal: the default warmup of 100 steps meets short runs every day.
+        if (warmup > run)
+            channel.Warning($"WarmupSteps ({warmup}) is longer than the run ({run} steps): the learning rate ends at " +
+                            $"{(double)run / warmup:P0} of LearningRate and never reaches it. WarmupSteps = -1 warms up for 10 % of the steps.");
+        return new TrainingLoopOptions
+        {
+            MaxSteps = run, AccumulationSteps = AccumulationSteps, GradientClipNorm = GradientClipNorm,
+            Schedule = new LearningRateSchedule(Schedule, warmup, run, FinalLearningRateRatio),
+            EvaluateEvery = EvaluateEvery, EvaluateAtStart = EvaluateEvery > 0, Patience = Patience, BestBy = BestBy, CheckpointDirectory = CheckpointDirectory,
+            CheckpointEvery = CheckpointEvery, Resume = Resume, TimeBudget = TimeBudget, ReportEvery = 1,
+            Seed = seed, Progress = new ProgressLog(channel, Progress, LogEvery), Cancellation = Cancellation,
+        };
+    }
 
     internal virtual void Validate()
     {
-        static void Check(bool ok, string message) { if (!ok) throw new ArgumentOutOfRangeException(message); }
-        Check(MaxSteps > 0, $"{nameof(MaxSteps)} must be positive, got {MaxSteps}.");
-        Check(BatchSize > 0, $"{nameof(BatchSize)} must be positive, got {BatchSize}.");
-        Check(AccumulationSteps > 0, $"{nameof(AccumulationSteps)} must be positive, got {AccumulationSteps}.");
-        Check(LearningRate > 0, $"{nameof(LearningRate)} must be positive, got {LearningRate}.");
-        Check(ValidationFraction is >= 0 and < 1, $"{nameof(ValidationFraction)} must be in [0, 1), got {ValidationFraction}.");
+        OptionChecks.Require(MaxSteps > 0, nameof(MaxSteps), MaxSteps, "must be positive");
+        OptionChecks.Require(BatchSize > 0, nameof(BatchSize), BatchSize, "must be positive");
+        OptionChecks.Require(AccumulationSteps > 0, nameof(AccumulationSteps), AccumulationSteps, "must be positive");
+        OptionChecks.Require(LearningRate > 0 && double.IsFinite(LearningRate), nameof(LearningRate), LearningRate, "must be a positive number");
+        OptionChecks.Require(FinalLearningRateRatio is >= 0 and <= 1, nameof(FinalLearningRateRatio), FinalLearningRateRatio,
+            "must be in [0, 1]: the final learning rate is that fraction of the peak");
+        OptionChecks.Require(WeightDecay >= 0, nameof(WeightDecay), WeightDecay, "must not be negative");
+        OptionChecks.Require(Beta1 is >= 0 and < 1, nameof(Beta1), Beta1, "must be in [0, 1)");
+        OptionChecks.Require(Beta2 is >= 0 and < 1, nameof(Beta2), Beta2, "must be in [0, 1)");
+        OptionChecks.Require(GradientClipNorm >= 0, nameof(GradientClipNorm), GradientClipNorm, "must not be negative (0: no clipping)");
+        OptionChecks.Require(ValidationFraction is >= 0 and < 1, nameof(ValidationFraction), ValidationFraction, "must be in [0, 1)");
+        OptionChecks.Require(EvaluateEvery >= 0, nameof(EvaluateEvery), EvaluateEvery, "must not be negative (0: only at the end)");
+        OptionChecks.Require(Patience >= 0, nameof(Patience), Patience, "must not be negative (0: no early stopping)");
+        OptionChecks.Require(CheckpointEvery >= 0, nameof(CheckpointEvery), CheckpointEvery, "must not be negative (0: only at the end)");
+        OptionChecks.Require(LogEvery > 0, nameof(LogEvery), LogEvery, "must be positive");
+        OptionChecks.Require(TimeBudget is null || TimeBudget > TimeSpan.Zero, nameof(TimeBudget), TimeBudget, "must be positive (null: no budget)");
     }
 }

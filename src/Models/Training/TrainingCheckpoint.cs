@@ -34,6 +34,29 @@ public sealed class TrainingCheckpoint(string directory)
     /// <summary>The checkpoint directory.</summary>
     public string Directory { get; } = directory;
 
+    /// <summary>
+    /// Creates the directory and writes and deletes a probe file in it, so that a path that is a
+    /// file, lies under a file or cannot be written is refused before the first training step,
+    /// not at the first checkpoint after hours of training.
+    /// </summary>
+    /// <exception cref="IOException">The directory cannot hold checkpoints (the message says why).</exception>
+    public void EnsureWritable()
+    {
+        if (File.Exists(Directory))
+            throw new IOException($"CheckpointDirectory '{Directory}' is a file, not a directory.");
+        try
+        {
+            System.IO.Directory.CreateDirectory(Directory);
+            var probe = Path.Combine(Directory, $".write-probe.{Guid.NewGuid():N}.tmp");
+            File.WriteAllText(probe, "");
+            File.Delete(probe);
+        }
+        catch (Exception e) when (e is IOException or UnauthorizedAccessException)
+        {
+            throw new IOException($"CheckpointDirectory '{Directory}' cannot hold checkpoints: {e.Message}", e);
+        }
+    }
+
     /// <summary>Writes a checkpoint of <paramref name="model"/>, <paramref name="optimizer"/> and the loop state.</summary>
     public void Save(nn.Module model, OptimizerHelper optimizer, LoopState state)
     {

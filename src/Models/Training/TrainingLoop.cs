@@ -21,12 +21,16 @@ public static class TrainingLoop
     {
         var model = task.Model;
         var checkpoints = options.CheckpointDirectory is null ? null : new TrainingCheckpoint(options.CheckpointDirectory);
+        checkpoints?.EnsureWritable();
         var state = new LoopState(0, double.PositiveInfinity, 0, 0, configJson);
         if (checkpoints is not null && options.Resume && checkpoints.TryLoad(model, optimizer, configJson) is LoopState resumed)
         {
             state = resumed;
             precision?.CopyMasterToModel();
         }
+        // Cancelled before anything was learned: there is no model to return (later, the run keeps what it learned).
+        if (state.Step == 0 && options.Cancellation.IsCancellationRequested)
+            throw new OperationCanceledException("Training was cancelled before its first step, so there is no trained model to return.", options.Cancellation);
 
         var reports = new List<TrainingProgress>();
         var validations = new List<ValidationResult>();

@@ -84,7 +84,7 @@ internal abstract class SubwordEncoder
             if (i == text.Length) break;
             var begin = i;
             while (i < text.Length && !char.IsWhiteSpace(text[i])) i++;
-            var pieces = HasLoneSurrogate(text[begin..i]) ? [UnknownWordId] : EncodeWord(text[begin..i]);
+            var pieces = UnicodeScrub.NormalizationRejects(text[begin..i]) ? [UnknownWordId] : EncodeWord(text[begin..i]);
             // A word the normalizer erased entirely (control characters, U+FFFD) still gets one token,
             // the unknown one, so that every word has a token to carry its label.
             if (pieces.Count == 0) pieces = [UnknownWordId];
@@ -95,24 +95,11 @@ internal abstract class SubwordEncoder
     }
 
     /// <summary>
-    /// The id of a word <see cref="EncodeByWords"/> cannot hand to the library (one with a lone
-    /// surrogate, which Unicode normalization rejects) or that encodes to nothing: the whole word
-    /// becomes unknown, as WordPiece does with words it cannot spell.
+    /// The id of a word <see cref="EncodeByWords"/> cannot hand to the library (one that .NET's
+    /// Unicode normalization rejects) or that encodes to nothing: the whole word becomes unknown, as
+    /// WordPiece does with words it cannot spell.
     /// </summary>
     protected virtual int UnknownWordId => throw new NotSupportedException($"{Kind} encodes whole texts.");
-
-    private static bool HasLoneSurrogate(ReadOnlySpan<char> word)
-    {
-        var i = word.IndexOfAnyInRange('\uD800', '\uDFFF');
-        if (i < 0) return false;
-        for (; i < word.Length; i++)
-        {
-            if (!char.IsSurrogate(word[i])) continue;
-            if (char.IsHighSurrogate(word[i]) && i + 1 < word.Length && char.IsLowSurrogate(word[i + 1])) i++;
-            else return true;
-        }
-        return false;
-    }
 
     /// <summary>The ids of one word (no whitespace inside), for <see cref="EncodeByWords"/>.</summary>
     protected virtual IReadOnlyList<int> EncodeWord(ReadOnlySpan<char> word) =>

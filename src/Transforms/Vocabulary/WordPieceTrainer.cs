@@ -28,6 +28,10 @@ public static class WordPieceTrainer
         options ??= new WordPieceTrainerOptions();
         options.Validate();
         var words = CountWords(texts, options);
+        // A vocabulary of special tokens only would tokenize every text to [UNK]s.
+        if (words.Count == 0)
+            throw new InvalidOperationException("The texts hold no word to learn a vocabulary from (all are empty, whitespace or words longer than " +
+                                                $"{MaxWordLength} characters): check the text column.");
         return new Merger(words, options).Run();
     }
 
@@ -48,7 +52,7 @@ public static class WordPieceTrainer
         foreach (var text in texts)
         {
             if (string.IsNullOrEmpty(text)) continue;
-            var normalized = library.Normalizer?.Normalize(text) ?? text;
+            var normalized = library.Normalizer?.Normalize(UnicodeScrub.Scrubbed(text)) ?? text;
             foreach (var (offset, length) in library.PreTokenizer!.PreTokenize(normalized))
             {
                 var word = normalized.AsSpan(offset, length);

@@ -40,6 +40,23 @@ public sealed class SweepExperimentTests
     };
 
     [TestMethod]
+    public void AMetricNamingAMissingColumnStopsTheSweepAtTheFirstTrial()
+    {
+        var ml = new MLContext(seed: 1);
+        var trials = 0;
+        var options = new SweepOptions
+        {
+            Metric = SweepMetrics.BinaryAuc(labelColumnName: "IsSpam"), MetricName = "AUC", BudgetProperty = nameof(SdcaParameters.Iterations),
+            MaxBudget = 9, Seed = 5, IncludeDefaults = true, RefitBest = false,
+        };
+        var sweep = ml.CreateSweep<SdcaParameters>((context, p) => { trials++; return Sdca(context, new SdcaParameters { L2 = p.L2, Iterations = p.Iterations }); }, options);
+        var error = Assert.Throws<InvalidOperationException>(() => sweep.Run(ml.Data.LoadFromEnumerable(Mails), SweepTuner.Random(8)));
+        StringAssert.Contains(error.Message, "IsSpam");
+        StringAssert.Contains(error.Message, "every trial would fail");
+        Assert.AreEqual(1, trials, "one trial, not nine");
+    }
+
+    [TestMethod]
     public void RandomSearchRecordsFailuresGoesOnAndIsDeterministic()
     {
         var ml = new MLContext(seed: 1);
