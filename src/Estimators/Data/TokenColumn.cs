@@ -1,5 +1,6 @@
 using Microsoft.ML;
 using Microsoft.ML.Data;
+using Pipelines.Models;
 
 namespace Pipelines;
 
@@ -38,6 +39,9 @@ internal sealed record TokenColumn(string Name, TextTokenizer Tokenizer, int Max
         int maxLength, string options)
     {
         var tokenization = TokenizationAnnotation.Get(TokenSequences.CheckColumn(schema, column));
+        if (option is not null && fromBase is not null && option.Fingerprint != fromBase.Fingerprint)
+            throw new ArgumentException($"{TokenizerOption(options)} is not the tokenizer the {baseModel} ({options}.Base) was trained with " +
+                                        "(their vocabularies differ): leave it unset, the model's own is used.");
         var given = option ?? fromBase;
         var tokenizer = given ?? tokenization?.Tokenizer ?? throw MissingTokenizer(column, options);
         if (given is not null && tokenization is not null && given.Fingerprint != tokenization.Tokenizer.Fingerprint)
@@ -47,6 +51,12 @@ internal sealed record TokenColumn(string Name, TextTokenizer Tokenizer, int Max
                 (option is not null ? ", or leave the option unset to use the column's." : "."));
         return new(column, tokenizer, maxLength > 0 ? maxLength : tokenization?.MaxLength ?? DefaultMaxLength, tokenization);
     }
+
+    /// <summary>
+    /// What a checkpoint of a model trained on this column must match to be resumed: the
+    /// architecture and the tokenizer (a tokenizer of the same size would otherwise load silently).
+    /// </summary>
+    public string CheckpointIdentity(TransformerConfig config) => $"{config.ToJson()}\ntokenizer {Tokenizer.Fingerprint}";
 
     /// <summary>The Tokenizer option of the options type <paramref name="options"/>, as messages name it.</summary>
     public static string TokenizerOption(string options) => $"{options}.Tokenizer";

@@ -33,8 +33,6 @@ internal static class FineTuningRun
         var pretrained = options.Base.Resolve();
         var tokens = TokenColumn.Resolve(schema, options.TokenColumnName, options.Tokenizer, pretrained?.Tokenizer, "pretrained model",
             options.MaxLength, nameof(FineTuningOptions));
-        if (pretrained is not null && options.Tokenizer is not null && options.Tokenizer.Fingerprint != pretrained.Tokenizer.Fingerprint)
-            throw new ArgumentException($"{TokenColumn.TokenizerOption(nameof(FineTuningOptions))} is not the tokenizer the pretrained model ({nameof(FineTuningOptions.Base)}) was trained with; leave it unset.");
         var config = (pretrained?.Config ?? new TransformerConfig
         {
             VocabSize = tokens.Tokenizer.VocabSize, Layers = options.Layers, Hidden = options.Hidden, Heads = ModelShape.Heads(options.Hidden, options.Heads),

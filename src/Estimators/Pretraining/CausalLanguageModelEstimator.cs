@@ -80,7 +80,7 @@ public sealed class CausalLanguageModelEstimator : IEstimator<CausalLanguageMode
         using var optimizer = Optimizers.AdamW(parameters, _options.LearningRate, _options.WeightDecay, _options.Beta1, _options.Beta2);
         using var task = new CausalLanguageModelingTask(model, train, hasValidation ? validation : null,
             Math.Min(_options.BlockSize, config.MaxSequenceLength), _options.BatchSize, _options.ValidationBatches, seed);
-        var result = TrainingLoop.Run(task, optimizer, parameters, _options.ToLoopOptions(seed, channel), precision, config.ToJson());
+        var result = TrainingLoop.Run(task, optimizer, parameters, _options.ToLoopOptions(seed, channel), precision, column.CheckpointIdentity(config));
         precision?.RestoreFloat32(model);
         model.eval();
         channel.Info($"Pretraining ended after {result.Steps} steps ({result.Reason}) in {result.Elapsed:hh\\:mm\\:ss}" +

@@ -50,7 +50,7 @@ public sealed class MaskedLanguageModelEstimator : IEstimator<MaskedLanguageMode
         var (rows, skipped) = TokenSequences.Read(input, _options.TokenColumnName);
         if (skipped > 0) channel.Warning($"Skipped {skipped} rows of '{_options.TokenColumnName}' with fewer than 2 tokens.");
         if (rows.Count == 0) throw new InvalidOperationException($"No row of column '{_options.TokenColumnName}' has at least 2 tokens: nothing to train on.");
-        var (train, validation) = Split(rows, column, seed);
+        var (train, validation) = Split(rows, column, seed, channel);
         channel.Info($"{train.Count:N0} training and {validation.Count:N0} validation sequences.");
 
         var device = DeviceSelection.Select(_host, _options.Device, "Masked language model pretraining");
@@ -75,7 +75,7 @@ public sealed class MaskedLanguageModelEstimator : IEstimator<MaskedLanguageMode
             _options.SentencePairs, tokenizer.ClsId, tokenizer.SepId, _options.ContrastiveWeight, _options.ContrastiveTemperature);
         if (_options.ContrastiveWeight > 0) channel.Info($"Contrastive sentence embeddings (SimCSE, weight {_options.ContrastiveWeight}) trained beside masked-LM.");
         if (pairs) channel.Info($"Sentence pairs ({_options.SentencePairs}) trained beside masked-LM.");
-        var result = TrainingLoop.Run(task, optimizer, parameters, _options.ToLoopOptions(seed, channel), precision, config.ToJson());
+        var result = TrainingLoop.Run(task, optimizer, parameters, _options.ToLoopOptions(seed, channel), precision, column.CheckpointIdentity(config));
         precision?.RestoreFloat32(model);
         model.eval();
         channel.Info($"Pretraining ended after {result.Steps} steps ({result.Reason}) in {result.Elapsed:hh\\:mm\\:ss}" +
@@ -85,11 +85,14 @@ public sealed class MaskedLanguageModelEstimator : IEstimator<MaskedLanguageMode
     }
 
     // Held-out rows: the separate validation data, or a seeded random fraction of the rows.
-    private (List<int[]> Train, List<int[]> Validation) Split(List<int[]> rows, TokenColumn column, int seed)
+    private (List<int[]> Train, List<int[]> Validation) Split(List<int[]> rows, TokenColumn column, int seed, IChannel channel)
     {
         if (_options.ValidationSet is not null)
             return (rows, TokenSequences.Read(column.Prepare(_options.ValidationSet), column.Name).Sequences);
         var count = (int)(rows.Count * _options.ValidationFraction);
+        if (count == 0 && _options.ValidationFraction > 0)
+            channel.Warning($"ValidationFraction {_options.ValidationFraction} of {rows.Count} rows holds out none: training without validation " +
+                            "(no early stopping; the last weights are kept). Give a ValidationSet, or more rows.");
         if (count == 0) return (rows, []);
         var order = Enumerable.Range(0, rows.Count).ToArray();
         new Random(seed).Shuffle(order);

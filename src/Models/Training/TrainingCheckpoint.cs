@@ -107,7 +107,7 @@ public sealed class TrainingCheckpoint(string directory)
         try { state = JsonSerializer.Deserialize<LoopState>(File.ReadAllText(statePath), Json) ?? throw new InvalidDataException("empty"); }
         catch (JsonException e) { throw new InvalidDataException($"Checkpoint state '{statePath}' is not valid JSON: {e.Message}", e); }
         if (state.ConfigJson != configJson)
-            throw new InvalidDataException($"Checkpoint '{folder}' was written for a different model architecture; refusing to resume.");
+            throw new InvalidDataException($"Checkpoint '{folder}' was written for a different model (architecture or tokenizer); refusing to resume.");
         SafeTensors.LoadInto(model, Path.Combine(folder, ModelFile));
         optimizer.load_state_dict(Path.Combine(folder, OptimizerFile));
         return state;

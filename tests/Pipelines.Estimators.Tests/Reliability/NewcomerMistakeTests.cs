@@ -176,6 +176,62 @@ public sealed class NewcomerMistakeTests
         Assert.AreEqual("topK", Assert.Throws<ArgumentOutOfRangeException>(() => model.FillMask("free [MASK]", topK: 0)).ParamName);
     }
 
+    // The tiny models' vocabulary with two pieces swapped: the same size, other ids.
+    private static TextTokenizer SameSizeOtherTokenizer()
+    {
+        var vocabulary = WordPieceTrainer.Train(TinyModels.Mails.Select(m => m.Text), new WordPieceTrainerOptions { VocabularySize = 200, MinFrequency = 1 }).ToArray();
+        (vocabulary[^1], vocabulary[^2]) = (vocabulary[^2], vocabulary[^1]);
+        return TextTokenizer.FromWordPieceVocab(vocabulary);
+    }
+
+    [TestMethod]
+    public void ContinuedPretrainingWithATokenizerOptionOtherThanTheBasesIsRefused()
+    {
+        var ml = new MLContext(seed: 1);
+        var other = SameSizeOtherTokenizer();
+        Assert.AreEqual(TinyModels.Tokenizer.VocabSize, other.VocabSize);
+        var pretrained = (MaskedLanguageModelTransformer)((TransformerChain<ITransformer>)TinyModels.Load(ml, TinyModels.MaskedLmZip)).LastTransformer;
+        var options = Pretraining();
+        (options.Base, options.Tokenizer) = (pretrained, other);
+        var error = Assert.Throws<ArgumentException>(() => ml.Transforms.Text.TokenizeSubwords("Tokens", "Text", other, maxLength: 24)
+            .Append(ml.Pretraining.MaskedLanguageModel(options)).Fit(TinyModels.Data(ml, TinyModels.Mails.Take(40))));
+        StringAssert.Contains(error.Message, "MaskedLanguageModelOptions.Tokenizer is not the tokenizer the base model");
+    }
+
+    [TestMethod]
+    public void ResumingACheckpointOfAnotherTokenizerOfTheSameSizeIsRefused()
+    {
+        var directory = Path.Combine(Path.GetTempPath(), $"resume-{Guid.NewGuid():N}");
+        try
+        {
+            var ml = new MLContext(seed: 1);
+            var options = Pretraining();
+            options.CheckpointDirectory = directory;
+            FitPretraining(ml, options);
+            var other = SameSizeOtherTokenizer();
+            options = Pretraining();
+            (options.Tokenizer, options.CheckpointDirectory, options.Resume, options.MaxSteps) = (other, directory, true, 4);
+            var error = Assert.Throws<InvalidDataException>(() => ml.Transforms.Text.TokenizeSubwords("Tokens", "Text", other, maxLength: 24)
+                .Append(ml.Pretraining.MaskedLanguageModel(options)).Fit(TinyModels.Data(ml, TinyModels.Mails.Take(40))));
+            StringAssert.Contains(error.Message, "different model (architecture or tokenizer)");
+        }
+        finally
+        {
+            if (Directory.Exists(directory)) Directory.Delete(directory, recursive: true);
+        }
+    }
+
+    [TestMethod]
+    public void AValidationFractionThatHoldsOutNoRowIsWarned()
+    {
+        var ml = new MLContext(seed: 1);
+        var warnings = new List<string>();
+        ml.Log += (_, e) => { lock (warnings) warnings.Add(e.Message); };
+        ml.Transforms.Text.TokenizeSubwords("Tokens", "Text", TinyModels.Tokenizer, maxLength: 24)
+            .Append(ml.Pretraining.MaskedLanguageModel(Pretraining())).Fit(TinyModels.Data(ml, TinyModels.Mails.Take(6)));
+        Assert.IsTrue(warnings.Any(w => w.Contains("ValidationFraction 0.1 of 6 rows holds out none")), string.Join(" | ", warnings.Where(w => w.Contains("Validation"))));
+    }
+
     // Counts steps on the training thread (Progress<T> would post them to the thread pool, late).
     private sealed class Steps(Action onStep) : IProgress<TrainingProgress>
     {

@@ -48,7 +48,7 @@ public sealed class CheckpointRefusalTests
     public void ACheckpointOfAnotherArchitectureIsRefused()
     {
         var directory = WriteCheckpoint("A");
-        try { StringAssert.Contains(Resume(directory, "B").Message, "different model architecture"); }
+        try { StringAssert.Contains(Resume(directory, "B").Message, "different model (architecture or tokenizer)"); }
         finally { Directory.Delete(directory, true); }
     }
 
