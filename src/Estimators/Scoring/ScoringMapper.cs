@@ -26,13 +26,24 @@ internal sealed class ScoringMapper<TInput, TResult>(
         if (batchInput is null)
         {
             var read = scoring.Reader(input);
-            var cache = new RowCache<TResult>(input, () => scoring.Score([read()])[0]);
+            // One row at a time is what a PredictionEngine runs, and one engine is for one thread:
+            // two threads scoring through it at once would mix their rows, so the second is refused.
+            var busy = 0;
+            var cache = new RowCache<TResult>(input, () =>
+            {
+                if (Interlocked.Exchange(ref busy, 1) == 1) throw new InvalidOperationException(ConcurrentUse);
+                try { return scoring.Score([read()])[0]; }
+                finally { Volatile.Write(ref busy, 0); }
+            });
             return scoring.Getters(cache.Get, activeOutput);
         }
         var batches = new ScoredBatches<TInput, TResult>(batchInput, scoring);
         disposer = batches.Dispose;
         return scoring.Getters(() => batches.Get(input.Position), activeOutput);
     }
+
+    private const string ConcurrentUse = "Two threads scored through one PredictionEngine (or one row) at the same time. A PredictionEngine " +
+        "is not thread-safe: create one per thread (the model itself may be shared), or use a PredictionEnginePool.";
 
     protected override Delegate MakeGetter(DataViewRow input, int iinfo, Func<int, bool> activeOutput, out Action disposer) =>
         CreateGetters(input, i => i == iinfo, out disposer)[iinfo];

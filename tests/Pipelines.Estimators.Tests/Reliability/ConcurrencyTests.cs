@@ -94,6 +94,44 @@ public sealed class ConcurrencyTests
     }
 
     /// <summary>Starts <see cref="Threads"/> threads together (a barrier, so they overlap) and returns their results.</summary>
+    [TestMethod]
+    [Timeout(300_000)]
+    public void OnePredictionEngineSharedByThreadsIsRefusedNotWrong()
+    {
+        var ml = new MLContext();
+        var model = TinyModels.Load(ml, TinyModels.ClassifierZip);
+        var mails = TinyModels.Mails;
+        var reference = ml.Model.CreatePredictionEngine<SyntheticMail.Mail, Prediction>(model);
+        var expected = mails.Select(m => reference.Predict(m).Probability).ToArray();
+        var shared = ml.Model.CreatePredictionEngine<SyntheticMail.Mail, Prediction>(model);
+        var refused = 0;
+        var byMlNet = 0;
+        var wrong = 0;
+        var outcomes = RunOnThreads(_ =>
+        {
+            for (var i = 0; i < mails.Count; i++)
+            {
+                try
+                {
+                    if (shared.Predict(mails[i]).Probability != expected[i]) Interlocked.Increment(ref wrong);
+                }
+                catch (InvalidOperationException e) when (e.Message.Contains("PredictionEngine is not thread-safe"))
+                {
+                    Interlocked.Increment(ref refused);
+                }
+                catch (Exception)
+                {
+                    // ML.NET's own input row may fail first ("Collection was modified"): refused too, not wrong.
+                    Interlocked.Increment(ref refused);
+                    Interlocked.Increment(ref byMlNet);
+                }
+            }
+            return 0;
+        });
+        Assert.IsGreaterThan(0, refused, "concurrent use is noticed");
+        Console.WriteLine($"shared engine: {refused} calls refused ({byMlNet} by ML.NET itself), {wrong} wrong of {Threads * mails.Count}");
+    }
+
     private static T[] RunOnThreads<T>(Func<int, T> work)
     {
         var results = new T[Threads];
