@@ -30,13 +30,29 @@ public abstract class ModelTransformerBase<TModel> : RowToRowTransformerBase, IT
     /// <summary>How the last training run went; null for a model loaded from a zip.</summary>
     public TrainingResult? Training { get; }
 
+    /// <summary>
+    /// Rows per forward pass when <see cref="Transform"/>'s output is read by a cursor (32 by
+    /// default; a GPU wants more). Not saved in the zip: it is how this process scores, not the model.
+    /// </summary>
+    public int ScoringBatchSize
+    {
+        get => _scoringBatchSize;
+        set
+        {
+            OptionChecks.Require(value >= 1, nameof(ScoringBatchSize), value, "must be positive");
+            _scoringBatchSize = value;
+        }
+    }
+
+    private int _scoringBatchSize = 32;
+
     /// <summary>The device the model's weights are on, where its inputs go.</summary>
     private protected Device Device => Model.parameters().First().device;
 
     /// <summary>
     /// The input with the model's output columns added. Cursors reading those columns score rows in
-    /// length-sorted batches of <see cref="ScoredBatches{TInput, TResult}.BatchSize"/>; the rows
-    /// keep their order and their values equal scoring each row alone.
+    /// length-sorted batches of <see cref="ScoringBatchSize"/>; the rows keep their order and their
+    /// values equal scoring each row alone within float tolerance.
     /// </summary>
     public new IDataView Transform(IDataView input)
     {
@@ -53,7 +69,7 @@ public abstract class ModelTransformerBase<TModel> : RowToRowTransformerBase, IT
 
     /// <summary>A mapper running <paramref name="scoring"/>, saved by this transformer's SaveModel.</summary>
     private protected IRowMapper Mapper<TInput, TResult>(DataViewSchema schema, RowScoring<TInput, TResult> scoring, IDataView? batchInput) =>
-        new ScoringMapper<TInput, TResult>(Host.Register("Mapper"), schema, this, scoring, batchInput, SaveModel);
+        new ScoringMapper<TInput, TResult>(Host.Register("Mapper"), schema, this, scoring, batchInput, ScoringBatchSize, SaveModel);
 
     /// <summary>Writes the network as an ONNX graph; applications call <see cref="ModelOperationsCatalogExtensions.ExportToOnnx(ModelOperationsCatalog, ITransformer, Stream)"/>.</summary>
     internal abstract void SaveOnnx(Stream stream);

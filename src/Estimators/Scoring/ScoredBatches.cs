@@ -9,12 +9,10 @@ namespace Pipelines;
 /// random generator visit the same rows in the same order, so row position n of the main cursor
 /// is row n of the look-ahead cursor.
 /// </summary>
-internal sealed class ScoredBatches<TInput, TResult>(IDataView input, RowScoring<TInput, TResult> scoring) : IDisposable
+internal sealed class ScoredBatches<TInput, TResult>(IDataView input, RowScoring<TInput, TResult> scoring, int batchSize) : IDisposable
 {
-    /// <summary>Rows per forward pass.</summary>
-    internal const int BatchSize = 32;
-    /// <summary>Rows read ahead and sorted by length together.</summary>
-    internal const int Window = 8 * BatchSize;
+    /// <summary>Rows read ahead and sorted by length together, in batches.</summary>
+    internal const int WindowBatches = 8;
 
     private DataViewRowCursor? _cursor;
     private Func<TInput>? _read;
@@ -36,11 +34,12 @@ internal sealed class ScoredBatches<TInput, TResult>(IDataView input, RowScoring
         _start += _results.Length;
         _cursor ??= input.GetRowCursor(scoring.InputColumns.Select(i => input.Schema[i]));
         _read ??= scoring.Reader(_cursor);
-        var rows = new List<TInput>(Window);
-        while (rows.Count < Window && _cursor.MoveNext()) rows.Add(_read());
+        var window = WindowBatches * batchSize;
+        var rows = new List<TInput>(window);
+        while (rows.Count < window && _cursor.MoveNext()) rows.Add(_read());
         _results = new TResult[rows.Count];
         var byLength = Enumerable.Range(0, rows.Count).OrderBy(i => scoring.Length(rows[i])).ToArray();
-        foreach (var batch in byLength.Chunk(BatchSize))
+        foreach (var batch in byLength.Chunk(batchSize))
         {
             var results = scoring.Score(batch.Select(i => rows[i]).ToArray());
             for (var j = 0; j < batch.Length; j++) _results[batch[j]] = results[j];

@@ -12,7 +12,7 @@ namespace Pipelines;
 /// </summary>
 internal sealed class ScoringMapper<TInput, TResult>(
     IHost host, DataViewSchema schema, RowToRowTransformerBase parent, RowScoring<TInput, TResult> scoring,
-    IDataView? batchInput, Action<ModelSaveContext> save)
+    IDataView? batchInput, int batchSize, Action<ModelSaveContext> save)
     : RowToRowTransformerBase.MapperBase(host, schema, parent)
 {
     protected override DataViewSchema.DetachedColumn[] GetOutputColumnsCore() => scoring.OutputColumns;
@@ -37,7 +37,7 @@ internal sealed class ScoringMapper<TInput, TResult>(
             });
             return scoring.Getters(cache.Get, activeOutput);
         }
-        var batches = new ScoredBatches<TInput, TResult>(batchInput, scoring);
+        var batches = new ScoredBatches<TInput, TResult>(batchInput, scoring, batchSize);
         disposer = batches.Dispose;
         return scoring.Getters(() => batches.Get(input.Position), activeOutput);
     }

@@ -75,6 +75,22 @@ public sealed class BatchedScoringTests
     }
 
     [TestMethod]
+    public void AScoringBatchSizeOfOneIsTheOneRowPathBitForBit()
+    {
+        var ml = new MLContext();
+        var chain = (TransformerChain<ITransformer>)TinyModels.Load(ml, TinyModels.ClassifierZip);
+        var classifier = (TextClassificationTransformer)chain.LastTransformer;
+        var data = ml.Data.LoadFromEnumerable(Mails);
+        var oneRow = OneRowAtATime(chain, data, "Probability").Cast<float>().ToArray();
+        Assert.AreEqual(32, classifier.ScoringBatchSize);
+        var batched = chain.Transform(data).GetColumn<float>("Probability").ToArray();
+        Assert.IsTrue(oneRow.Zip(batched).Any(p => p.First != p.Second), "padded batches of 32 differ from one row in the last bits somewhere");
+        classifier.ScoringBatchSize = 1;
+        CollectionAssert.AreEqual(oneRow, chain.Transform(data).GetColumn<float>("Probability").ToArray(), "batches of one row are the one-row path");
+        Assert.AreEqual("ScoringBatchSize", Assert.Throws<ArgumentOutOfRangeException>(() => classifier.ScoringBatchSize = 0).ParamName);
+    }
+
+    [TestMethod]
     public void ACursorReadingNoModelOutputOpensNoLookAhead()
     {
         var ml = new MLContext();
