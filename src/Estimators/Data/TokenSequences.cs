@@ -37,19 +37,36 @@ public static class TokenSequences
     /// </summary>
     public static (List<int[]> Sequences, int Skipped) Read(IDataView data, string column, int minimumLength = 2)
     {
+        var (sequences, _, skipped) = ReadWithWordIds(data, column, null, minimumLength);
+        return (sequences, skipped);
+    }
+
+    /// <summary>
+    /// As <see cref="Read"/>, with each kept row's word ids from <paramref name="wordIdsColumn"/>
+    /// (aligned with the sequences) when it is given; null word ids otherwise.
+    /// </summary>
+    public static (List<int[]> Sequences, List<int[]>? WordIds, int Skipped) ReadWithWordIds(IDataView data, string column, string? wordIdsColumn,
+        int minimumLength = 2)
+    {
         var col = CheckColumn(data.Schema, column);
+        var words = wordIdsColumn is null ? (DataViewSchema.Column?)null : CheckColumn(data.Schema, wordIdsColumn);
         var sequences = new List<int[]>();
+        var wordIds = words is null ? null : new List<int[]>();
         var skipped = 0;
-        using var cursor = data.GetRowCursor([col]);
+        using var cursor = data.GetRowCursor(words is { } w ? [col, w] : [col]);
         var getter = cursor.GetGetter<VBuffer<int>>(col);
-        VBuffer<int> buffer = default;
+        var wordGetter = words is { } wc ? cursor.GetGetter<VBuffer<int>>(wc) : null;
+        VBuffer<int> buffer = default, wordBuffer = default;
         while (cursor.MoveNext())
         {
             getter(ref buffer);
             if (buffer.Length < minimumLength) { skipped++; continue; }
             sequences.Add(buffer.DenseValues().ToArray());
+            if (wordGetter is null) continue;
+            wordGetter(ref wordBuffer);
+            wordIds!.Add(wordBuffer.DenseValues().ToArray());
         }
-        return (sequences, skipped);
+        return (sequences, wordIds, skipped);
     }
 
     private static string Describe(SchemaShape.Column column) =>

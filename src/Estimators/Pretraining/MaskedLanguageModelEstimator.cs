@@ -47,11 +47,13 @@ public sealed class MaskedLanguageModelEstimator : IEstimator<MaskedLanguageMode
         var seed = _options.Seed ?? _host.Rand.Next();
         using var channel = _host.Start("Masked language model pretraining");
 
-        var (rows, skipped) = TokenSequences.Read(input, _options.TokenColumnName);
+        // Whole-word masking reads the word ids TokenizeSubwords writes beside the tokens.
+        var wordIdsColumn = _options.Masking == MaskingStrategy.WholeWord ? WordIdsColumn(input.Schema) : null;
+        var (rows, wordIds, skipped) = TokenSequences.ReadWithWordIds(input, _options.TokenColumnName, wordIdsColumn);
         if (skipped > 0) channel.Warning($"Skipped {skipped} rows of '{_options.TokenColumnName}' with fewer than 2 tokens.");
         if (rows.Count == 0) throw new InvalidOperationException($"No row of column '{_options.TokenColumnName}' has at least 2 tokens: nothing to train on.");
-        var (train, validation) = Split(rows, column, seed, channel);
-        channel.Info($"{train.Count:N0} training and {validation.Count:N0} validation sequences.");
+        var (train, validation) = Split(new Rows(rows, wordIds), column, wordIdsColumn, seed, channel);
+        channel.Info($"{train.Ids.Count:N0} training and {validation.Ids.Count:N0} validation sequences{(wordIdsColumn is null ? "" : ", whole-word masking")}.");
 
         var device = DeviceSelection.Select(_host, _options.Device, "Masked language model pretraining");
         Seeding.Set(seed);
@@ -70,9 +72,10 @@ public sealed class MaskedLanguageModelEstimator : IEstimator<MaskedLanguageMode
         using var precision = _options.MixedPrecision ? new MixedPrecision(model) : null;
         var parameters = (precision?.MasterParameters ?? model.parameters()).ToList();
         using var optimizer = Optimizers.AdamW(parameters, _options.LearningRate, _options.WeightDecay, _options.Beta1, _options.Beta2);
-        var task = new MaskedLanguageModelingTask(model, train, validation, (ids, random) => masker.Mask(ids, random),
+        var task = new MaskedLanguageModelingTask(model, train.Ids, validation.Ids, (ids, words, random) => masker.Mask(ids, random, words),
             tokenizer.PadId, Math.Min(column.MaxLength, config.MaxSequenceLength), _options.BatchSize, seed,
-            _options.SentencePairs, tokenizer.ClsId, tokenizer.SepId, _options.ContrastiveWeight, _options.ContrastiveTemperature);
+            _options.SentencePairs, tokenizer.ClsId, tokenizer.SepId, _options.ContrastiveWeight, _options.ContrastiveTemperature,
+            train.WordIds, validation.WordIds);
         if (_options.ContrastiveWeight > 0) channel.Info($"Contrastive sentence embeddings (SimCSE, weight {_options.ContrastiveWeight}) trained beside masked-LM.");
         if (pairs) channel.Info($"Sentence pairs ({_options.SentencePairs}) trained beside masked-LM.");
         var result = TrainingLoop.Run(task, optimizer, parameters, _options.ToLoopOptions(seed, channel), precision, column.CheckpointIdentity(config));
@@ -84,19 +87,41 @@ public sealed class MaskedLanguageModelEstimator : IEstimator<MaskedLanguageMode
             _options.FilledColumnName, model, tokenizer, result);
     }
 
+    // Token rows and, for whole-word masking, their word ids (aligned).
+    private sealed record Rows(List<int[]> Ids, List<int[]>? WordIds)
+    {
+        public Rows Select(IEnumerable<int> indices)
+        {
+            var kept = indices.ToList();
+            return new(kept.Select(i => Ids[i]).ToList(), WordIds is null ? null : kept.Select(i => WordIds[i]).ToList());
+        }
+    }
+
+    private string WordIdsColumn(DataViewSchema schema)
+    {
+        var name = $"{_options.TokenColumnName}.WordIds";
+        if (schema.GetColumnOrNull(name) is null)
+            throw new ArgumentOutOfRangeException(nameof(schema), $"Could not find input column '{name}': whole-word masking reads the word ids " +
+                $"that TokenizeSubwords writes beside '{_options.TokenColumnName}'.");
+        return name;
+    }
+
     // Held-out rows: the separate validation data, or a seeded random fraction of the rows.
-    private (List<int[]> Train, List<int[]> Validation) Split(List<int[]> rows, TokenColumn column, int seed, IChannel channel)
+    private (Rows Train, Rows Validation) Split(Rows rows, TokenColumn column, string? wordIdsColumn, int seed, IChannel channel)
     {
         if (_options.ValidationSet is not null)
-            return (rows, TokenSequences.Read(column.Prepare(_options.ValidationSet), column.Name).Sequences);
-        var count = (int)(rows.Count * _options.ValidationFraction);
+        {
+            var (sequences, words, _) = TokenSequences.ReadWithWordIds(column.Prepare(_options.ValidationSet, wordIdsColumn), column.Name, wordIdsColumn);
+            return (rows, new Rows(sequences, words));
+        }
+        var count = (int)(rows.Ids.Count * _options.ValidationFraction);
         if (count == 0 && _options.ValidationFraction > 0)
-            channel.Warning($"ValidationFraction {_options.ValidationFraction} of {rows.Count} rows holds out none: training without validation " +
+            channel.Warning($"ValidationFraction {_options.ValidationFraction} of {rows.Ids.Count} rows holds out none: training without validation " +
                             "(no early stopping; the last weights are kept). Give a ValidationSet, or more rows.");
-        if (count == 0) return (rows, []);
-        var order = Enumerable.Range(0, rows.Count).ToArray();
+        if (count == 0) return (rows, new Rows([], rows.WordIds is null ? null : []));
+        var order = Enumerable.Range(0, rows.Ids.Count).ToArray();
         new Random(seed).Shuffle(order);
         var held = order.Take(count).ToHashSet();
-        return (rows.Where((_, i) => !held.Contains(i)).ToList(), rows.Where((_, i) => held.Contains(i)).ToList());
+        return (rows.Select(Enumerable.Range(0, rows.Ids.Count).Where(i => !held.Contains(i))), rows.Select(Enumerable.Range(0, rows.Ids.Count).Where(held.Contains)));
     }
 }

@@ -43,7 +43,10 @@ public sealed class MaskedLanguageModelOptions : TrainingOptions
     public double Dropout { get; set; } = 0.1;
     /// <summary>Fraction of (non-special) tokens chosen for prediction.</summary>
     public double MaskProbability { get; set; } = 0.15;
-    /// <summary>Token masking (BERT) or span masking. Whole-word masking needs word ids and is offered by the MaskTokens transform.</summary>
+    /// <summary>
+    /// Token masking (BERT), span masking, or whole-word masking (every piece of a chosen word is
+    /// masked together; it reads the word ids TokenizeSubwords writes in "{TokenColumnName}.WordIds").
+    /// </summary>
     public MaskingStrategy Masking { get; set; } = MaskingStrategy.Token;
     /// <summary>
     /// A sentence-pair objective trained beside masked-LM on BERT's pooled output: none (the default,
@@ -71,7 +74,8 @@ public sealed class MaskedLanguageModelOptions : TrainingOptions
         OptionChecks.Require(Dropout is >= 0 and < 1, nameof(Dropout), Dropout, "must be in [0, 1)");
         if (Tokenizer is { MaskId: null }) throw new ArgumentException("The tokenizer has no mask token; masked-LM pretraining needs one.");
         if (MaxLength is < 0 or (> 0 and < 4)) throw new ArgumentOutOfRangeException(nameof(MaxLength), MaxLength, "The maximum length must be at least 4 tokens (0: the token column's).");
-        if (Masking == MaskingStrategy.WholeWord) throw new ArgumentException("Whole-word masking needs word ids, which the pretraining estimator does not read; use Token or Span.");
+        if (Masking == MaskingStrategy.WholeWord && SentencePairs != SentencePairObjective.None)
+            throw new ArgumentException("Whole-word masking reads each row's word ids, which a sentence-pair objective's rebuilt pairs do not have: use Token or Span masking with SentencePairs.");
         if (SentencePairs != SentencePairObjective.None && MaxLength is > 0 and < 5) throw new ArgumentOutOfRangeException(nameof(MaxLength), MaxLength, "Sentence pairs need at least 5 positions.");
         if (ContrastiveWeight < 0) throw new ArgumentOutOfRangeException(nameof(ContrastiveWeight), ContrastiveWeight, "The contrastive weight must not be negative.");
         if (ContrastiveWeight > 0 && SentencePairs != SentencePairObjective.None) throw new ArgumentException("The contrastive loss embeds single rows: use it without SentencePairs.");

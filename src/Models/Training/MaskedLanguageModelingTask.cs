@@ -6,8 +6,10 @@ namespace Pipelines.Models.Training;
 /// <summary>
 /// Masks tokens of one sequence for masked-LM training: returns the corrupted input ids and the
 /// labels (the original id where a prediction is wanted, <see cref="Heads.IgnoreIndex"/> elsewhere).
+/// <paramref name="wordIds"/> gives each token's word (-1 for special tokens) when the task has
+/// them, for whole-word masking; null otherwise.
 /// </summary>
-public delegate (int[] Inputs, int[] Labels) TokenMasking(int[] ids, Random random);
+public delegate (int[] Inputs, int[] Labels) TokenMasking(int[] ids, int[]? wordIds, Random random);
 
 /// <summary>
 /// Masked-LM pretraining on tokenized sequences (each with its special tokens). Every micro-batch
@@ -20,6 +22,7 @@ public sealed class MaskedLanguageModelingTask : ITrainingTask
     private readonly BertForPreTraining _model;
     private readonly IReadOnlyList<int[]> _train;
     private readonly IReadOnlyList<int[]> _validation;
+    private readonly IReadOnlyList<int[]>? _trainWordIds, _validationWordIds;
     private readonly TokenMasking _masking;
     private readonly Device _device;
 
@@ -39,11 +42,19 @@ public sealed class MaskedLanguageModelingTask : ITrainingTask
     /// <param name="contrastiveWeight">Weight of the SimCSE loss added in training (0: none): each batch's unmasked
     /// sequences are encoded twice and must find each other among the batch (<see cref="ContrastiveLoss"/>).</param>
     /// <param name="temperature">SimCSE's temperature.</param>
+    /// <param name="trainWordIds">Each training sequence's word ids (whole-word masking), aligned with <paramref name="train"/>; null: none.</param>
+    /// <param name="validationWordIds">The same for <paramref name="validation"/>.</param>
     public MaskedLanguageModelingTask(BertForPreTraining model, IReadOnlyList<int[]> train, IReadOnlyList<int[]> validation,
         TokenMasking masking, int padId, int maxLength, int batchSize, int validationSeed = 12345,
         SentencePairObjective pairs = SentencePairObjective.None, int clsId = -1, int sepId = -1,
-        double contrastiveWeight = 0, double temperature = ContrastiveLoss.DefaultTemperature)
+        double contrastiveWeight = 0, double temperature = ContrastiveLoss.DefaultTemperature,
+        IReadOnlyList<int[]>? trainWordIds = null, IReadOnlyList<int[]>? validationWordIds = null)
     {
+        if (trainWordIds is not null && trainWordIds.Count != train.Count || validationWordIds is not null && validationWordIds.Count != validation.Count)
+            throw new ArgumentException("Word ids must come with every sequence, in the same order.", nameof(trainWordIds));
+        if (trainWordIds is not null && pairs != SentencePairObjective.None)
+            throw new ArgumentException("Word ids describe single sequences; a sentence-pair objective rebuilds them into pairs.", nameof(trainWordIds));
+        (_trainWordIds, _validationWordIds) = (trainWordIds, validationWordIds);
         if (contrastiveWeight < 0) throw new ArgumentOutOfRangeException(nameof(contrastiveWeight), contrastiveWeight, "The weight must not be negative.");
         if (contrastiveWeight > 0 && pairs != SentencePairObjective.None)
             throw new ArgumentException("SimCSE embeds single sentences; use it without a sentence-pair objective.", nameof(contrastiveWeight));
@@ -61,8 +72,8 @@ public sealed class MaskedLanguageModelingTask : ITrainingTask
     private readonly SentencePairs? _trainPairs, _validationPairs;
     private readonly double _contrastiveWeight, _temperature;
 
-    // One example: ids, and for sentence pairs their segment ids and label.
-    private sealed record Example(int[] Ids, int[]? Segments = null, int PairLabel = -1);
+    // One example: ids, for sentence pairs their segment ids and label, and word ids when the task has them.
+    private sealed record Example(int[] Ids, int[]? Segments = null, int PairLabel = -1, int[]? WordIds = null);
 
     /// <summary>Padding id (never masked, ignored by attention).</summary>
     public int PadId { get; }
@@ -83,7 +94,7 @@ public sealed class MaskedLanguageModelingTask : ITrainingTask
     {
         var examples = Enumerable.Range(0, BatchSize).Select(_ => _trainPairs is { } pairs
             ? Pair(pairs, random.Next(pairs.Documents.Count), random)
-            : new Example(Cut(_train[random.Next(_train.Count)]))).ToList();
+            : Single(_train, _trainWordIds, random.Next(_train.Count))).ToList();
         var forward = Forward(examples, random);
         if (_contrastiveWeight == 0 || examples.Count < 2) return (forward.Loss, examples.Count, forward.Tokens);
         var (ids, mask) = Batching.Pad(examples.Select(e => e.Ids).ToList(), PadId, MaxLength, _device);
@@ -106,7 +117,7 @@ public sealed class MaskedLanguageModelingTask : ITrainingTask
         var random = new Random(ValidationSeed);
         var examples = _validationPairs is { } pairs
             ? Enumerable.Range(0, pairs.Documents.Count).Select(i => Pair(pairs, i, random)).ToList()
-            : _validation.Select(r => new Example(Cut(r))).ToList();
+            : Enumerable.Range(0, _validation.Count).Select(i => Single(_validation, _validationWordIds, i)).ToList();
         double lossSum = 0, correct = 0, predicted = 0, pairsRight = 0;
         foreach (var chunk in examples.Chunk(BatchSize))
         {
@@ -127,11 +138,14 @@ public sealed class MaskedLanguageModelingTask : ITrainingTask
 
     private int[] Cut(int[] row) => row.Length <= MaxLength ? row : row[..MaxLength];
 
+    private Example Single(IReadOnlyList<int[]> rows, IReadOnlyList<int[]>? wordIds, int index) =>
+        new(Cut(rows[index]), WordIds: wordIds is null ? null : Cut(wordIds[index]));
+
     // Masks the examples, runs the model, and returns the loss (masked-LM plus sentence pair), the
     // masked-LM loss alone, the masked-token hits, the sentence pairs classified right and the token count.
     private (Tensor Loss, Tensor MaskedLmLoss, (int Correct, int Count) Hits, int PairsRight, long Tokens) Forward(IReadOnlyList<Example> examples, Random random)
     {
-        var masked = examples.Select(e => _masking(e.Ids, random)).ToList();
+        var masked = examples.Select(e => _masking(e.Ids, e.WordIds, random)).ToList();
         var (ids, mask) = Batching.Pad(masked.Select(m => m.Inputs).ToList(), PadId, MaxLength, _device);
         var labels = Batching.PadLabels(masked.Select(m => m.Labels).ToList(), ids.shape[1], _device);
         var tokens = mask.sum().item<long>();

@@ -232,6 +232,23 @@ public sealed class NewcomerMistakeTests
         Assert.IsTrue(warnings.Any(w => w.Contains("ValidationFraction 0.1 of 6 rows holds out none")), string.Join(" | ", warnings.Where(w => w.Contains("Validation"))));
     }
 
+    [TestMethod]
+    public void WholeWordMaskingReadsTheWordIdsAndIsRefusedWithoutThem()
+    {
+        var ml = new MLContext(seed: 1);
+        var options = Pretraining();
+        options.Masking = MaskingStrategy.WholeWord;
+        var tokenize = ml.Transforms.Text.TokenizeSubwords("Tokens", "Text", TinyModels.Tokenizer, maxLength: 24);
+        // It trains: the masker refuses whole-word masking without word ids, so this proves they arrive.
+        var model = tokenize.Append(ml.Pretraining.MaskedLanguageModel(options)).Fit(TinyModels.Data(ml, TinyModels.Mails.Take(40))).LastTransformer;
+        Assert.AreEqual(2, model.Training!.Steps);
+        var error = Assert.Throws<ArgumentOutOfRangeException>(() => tokenize.Append(ml.Transforms.DropColumns("Tokens.WordIds"))
+            .Append(ml.Pretraining.MaskedLanguageModel(options)).Fit(TinyModels.Data(ml, TinyModels.Mails.Take(40))));
+        StringAssert.Contains(error.Message, "'Tokens.WordIds'");
+        options.SentencePairs = SentencePairObjective.SentenceOrder;
+        Assert.Throws<ArgumentException>(() => FitPretraining(ml, options));
+    }
+
     // Counts steps on the training thread (Progress<T> would post them to the thread pool, late).
     private sealed class Steps(Action onStep) : IProgress<TrainingProgress>
     {
