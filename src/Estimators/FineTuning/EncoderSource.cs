@@ -27,14 +27,7 @@ public abstract class EncoderSource
             "The pretraining estimator has not been fitted yet: put it before the fine-tuning trainer in the chain."));
 
     /// <summary>A model zip holding a masked-LM transformer (alone or in a chain).</summary>
-    public static EncoderSource FromZip(string path) => new Fitted(() =>
-    {
-        if (!File.Exists(path)) throw new FileNotFoundException($"Model zip '{path}' does not exist.", path);
-        var loaded = new MLContext().Model.Load(path, out _);
-        var found = loaded as MaskedLanguageModelTransformer
-            ?? (loaded as IEnumerable<ITransformer>)?.OfType<MaskedLanguageModelTransformer>().LastOrDefault();
-        return found ?? throw new InvalidDataException($"Model zip '{path}' holds no masked language model.");
-    });
+    public static EncoderSource FromZip(string path) => new Fitted(() => MaskedLanguageModelTransformer.FromZip(path));
 
     /// <summary>
     /// A Hugging Face model directory of a bert or roberta checkpoint: config.json, model.safetensors

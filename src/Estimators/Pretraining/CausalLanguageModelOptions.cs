@@ -47,7 +47,11 @@ public sealed class CausalLanguageModelOptions : TrainingOptions
     public bool Bias { get; set; } = true;
     /// <summary>Windows scored per validation = ValidationBatches x BatchSize (fixed windows, comparable across validations).</summary>
     public int ValidationBatches { get; set; } = 20;
-    /// <summary>Continue pretraining this model (domain adaptation) instead of starting from random weights.</summary>
+    /// <summary>
+    /// Continue pretraining this model (domain adaptation, or retraining a deployed model on new text)
+    /// instead of starting from random weights: a fitted transformer, or one loaded with
+    /// <see cref="CausalLanguageModelTransformer.FromZip"/>. Its tokenizer must be the token column's.
+    /// </summary>
     public CausalLanguageModelTransformer? Base { get; set; }
 
     internal override void Validate()

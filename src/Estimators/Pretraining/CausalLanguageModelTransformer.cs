@@ -41,6 +41,14 @@ public sealed class CausalLanguageModelTransformer : ModelTransformerBase<GptLan
         Tokenizer = tokenizer;
     }
 
+    /// <summary>
+    /// The causal language model in a model zip (alone or in a chain), for example to continue its
+    /// pretraining on new text (<see cref="CausalLanguageModelOptions.Base"/>). Loaded on the CPU.
+    /// </summary>
+    /// <exception cref="FileNotFoundException">There is no file at <paramref name="path"/>.</exception>
+    /// <exception cref="InvalidDataException">The zip holds no causal language model.</exception>
+    public static CausalLanguageModelTransformer FromZip(string path) => ModelZips.Load<CausalLanguageModelTransformer>(path, "causal language model");
+
     internal static SchemaShape OutputSchema(SchemaShape input, string embedding, string perplexity)
     {
         var columns = input.ToDictionary(c => c.Name);

@@ -64,7 +64,11 @@ public sealed class MaskedLanguageModelOptions : TrainingOptions
     public double ContrastiveWeight { get; set; }
     /// <summary>Temperature of the contrastive loss (SimCSE's 0.05).</summary>
     public double ContrastiveTemperature { get; set; } = ContrastiveLoss.DefaultTemperature;
-    /// <summary>Continue pretraining this model (domain adaptation) instead of starting from random weights.</summary>
+    /// <summary>
+    /// Continue pretraining this model (domain adaptation, or retraining a deployed model on new text)
+    /// instead of starting from random weights: a fitted transformer, or one loaded with
+    /// <see cref="MaskedLanguageModelTransformer.FromZip"/>, <see cref="MaskedLanguageModelTransformer.FromHuggingFace"/>. Its tokenizer must be the token column's.
+    /// </summary>
     public MaskedLanguageModelTransformer? Base { get; set; }
 
     internal override void Validate()

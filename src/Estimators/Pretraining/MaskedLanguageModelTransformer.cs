@@ -47,6 +47,20 @@ public sealed class MaskedLanguageModelTransformer : ModelTransformerBase<BertFo
         Tokenizer = tokenizer;
     }
 
+    /// <summary>
+    /// The masked language model in a model zip (alone or in a chain), for example to continue its
+    /// pretraining on new text (<see cref="MaskedLanguageModelOptions.Base"/>). Loaded on the CPU.
+    /// </summary>
+    /// <exception cref="FileNotFoundException">There is no file at <paramref name="path"/>.</exception>
+    /// <exception cref="InvalidDataException">The zip holds no masked language model.</exception>
+    public static MaskedLanguageModelTransformer FromZip(string path) => ModelZips.Load<MaskedLanguageModelTransformer>(path, "masked language model");
+
+    /// <summary>
+    /// A Hugging Face bert or roberta directory (config.json, model.safetensors and its tokenizer) as a
+    /// masked language model, to continue its pretraining (<see cref="MaskedLanguageModelOptions.Base"/>) or to embed text.
+    /// </summary>
+    public static MaskedLanguageModelTransformer FromHuggingFace(string directory) => HuggingFaceEncoder.Load(directory);
+
     internal static SchemaShape OutputSchema(SchemaShape input, string embedding, string filled)
     {
         var columns = input.ToDictionary(c => c.Name);
