@@ -73,6 +73,12 @@ public abstract class FineTuningOptions : TrainingOptions
     public string[] LoraTargets { get; set; } = ["query", "value"];
     /// <summary>L2-SP: lambda x ||theta - theta_0||^2 towards the starting weights; 0 disables.</summary>
     public double L2SP { get; set; }
+    /// <summary>
+    /// Adversarial training (FGM): each batch also runs with the word embeddings moved by this much
+    /// (L2 norm) along its loss's gradient, and both losses train the model. 0 (the default) disables;
+    /// about 1 is the usual setting. Needs trainable embeddings (<see cref="FineTuneStrategy.Full"/>).
+    /// </summary>
+    public double AdversarialEpsilon { get; set; }
     /// <summary>Layer-wise learning-rate decay (rate x decay^depth below the top); 1 disables.</summary>
     public double LayerDecay { get; set; } = 1.0;
     /// <summary>Weight classes (or tags) by inverse frequency in the loss (for imbalanced labels).</summary>
@@ -102,6 +108,9 @@ public abstract class FineTuningOptions : TrainingOptions
         OptionChecks.Require(LoraDropout is >= 0 and < 1, nameof(LoraDropout), LoraDropout, "must be in [0, 1)");
         OptionChecks.Require(FrozenLayers >= 0, nameof(FrozenLayers), FrozenLayers, "must not be negative");
         OptionChecks.Require(LayerDecay is > 0 and <= 1, nameof(LayerDecay), LayerDecay, "must be in (0, 1] (1: no decay)");
+        OptionChecks.Require(AdversarialEpsilon >= 0 && double.IsFinite(AdversarialEpsilon), nameof(AdversarialEpsilon), AdversarialEpsilon, "must be a finite number, at least 0");
+        if (AdversarialEpsilon > 0 && Strategy != FineTuneStrategy.Full)
+            throw new ArgumentException($"AdversarialEpsilon moves the word embeddings along their gradient, but the {Strategy} strategy freezes them: use Full, or AdversarialEpsilon = 0.");
         OptionChecks.Require(MaxLength is 0 or >= 3, nameof(MaxLength), MaxLength,
             "must leave room for text between [CLS] and [SEP], at least 3 (0: the token column's)");
     }

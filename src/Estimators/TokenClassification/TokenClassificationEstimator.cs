@@ -77,7 +77,7 @@ public sealed class TokenClassificationEstimator : IEstimator<TokenClassificatio
         var weights = _options.BalanceClasses
             ? FineTuningRun.InverseFrequency(train.SelectMany(r => r.Labels).Where(l => l >= 0), tagNames.Length)
             : null;
-        using var task = new TokenClassificationTask(model, train, validation, tokenizer.PadId, maxLength, _options.BatchSize, seed, weights, _options.L2SP);
+        using var task = new TokenClassificationTask(model, train, validation, tokenizer.PadId, maxLength, _options.BatchSize, seed, weights, _options.L2SP, _options.AdversarialEpsilon);
         var result = FineTuningRun.Train(task, task.BatchesPerEpoch, config.Layers, _options, seed, channel);
         Adapters.Merge(model);
         model.eval();

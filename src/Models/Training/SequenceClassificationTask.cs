@@ -20,14 +20,19 @@ public sealed class SequenceClassificationTask : ITrainingTask, IDisposable
     private readonly IReadOnlyList<LabelledSequence> _validation;
     private readonly Tensor? _classWeights;
     private readonly L2SPPenalty _l2sp;
+    private readonly AdversarialEmbeddings _adversarial;
     private readonly EpochBatches _batches;
     private readonly Device _device;
 
-    /// <summary>Creates the task. <paramref name="l2sp"/> is lambda of L2-SP (0: off).</summary>
+    /// <summary>
+    /// Creates the task. <paramref name="l2sp"/> is lambda of L2-SP (0: off); <paramref name="adversarialEpsilon"/>
+    /// the size of FGM's perturbation of the word embeddings (0: off, see <see cref="AdversarialEmbeddings"/>).
+    /// </summary>
     public SequenceClassificationTask(BertForSequenceClassification model, IReadOnlyList<LabelledSequence> train,
         IReadOnlyList<LabelledSequence> validation, int padId, int maxLength, int batchSize, int seed,
-        float[]? classWeights = null, double l2sp = 0)
+        float[]? classWeights = null, double l2sp = 0, double adversarialEpsilon = 0)
     {
+        _adversarial = new AdversarialEmbeddings(model.Bert.WordEmbeddings.weight!, adversarialEpsilon);
         if (train.Count == 0) throw new ArgumentException("There are no training rows.", nameof(train));
         (_model, _train, _validation) = (model, train, validation);
         _batches = new EpochBatches(train.Count, batchSize, seed);
@@ -58,7 +63,8 @@ public sealed class SequenceClassificationTask : ITrainingTask, IDisposable
     {
         var rows = _batches.Draw(draw).Select(i => _train[i]).ToList();
         var (logits, labels, tokens) = Forward(rows);
-        return (_l2sp.AddTo(F.cross_entropy(logits, labels, _classWeights)), rows.Count, tokens);
+        var loss = _adversarial.AddTo(F.cross_entropy(logits, labels, _classWeights), () => F.cross_entropy(Forward(rows).Logits, labels, _classWeights));
+        return (_l2sp.AddTo(loss), rows.Count, tokens);
     }
 
     /// <inheritdoc/>

@@ -21,16 +21,21 @@ public sealed class TokenClassificationTask : ITrainingTask, IDisposable
     private readonly IReadOnlyList<TaggedSequence> _validation;
     private readonly Tensor? _tagWeights;
     private readonly L2SPPenalty _l2sp;
+    private readonly AdversarialEmbeddings _adversarial;
     private readonly EpochBatches _batches;
     private readonly Device _device;
     private readonly int _padId;
     private readonly int _maxLength;
 
-    /// <summary>Creates the task. <paramref name="l2sp"/> is lambda of L2-SP (0: off).</summary>
+    /// <summary>
+    /// Creates the task. <paramref name="l2sp"/> is lambda of L2-SP (0: off); <paramref name="adversarialEpsilon"/>
+    /// the size of FGM's perturbation of the word embeddings (0: off, see <see cref="AdversarialEmbeddings"/>).
+    /// </summary>
     public TokenClassificationTask(BertForTokenClassification model, IReadOnlyList<TaggedSequence> train,
         IReadOnlyList<TaggedSequence> validation, int padId, int maxLength, int batchSize, int seed,
-        float[]? tagWeights = null, double l2sp = 0)
+        float[]? tagWeights = null, double l2sp = 0, double adversarialEpsilon = 0)
     {
+        _adversarial = new AdversarialEmbeddings(model.Bert.WordEmbeddings.weight!, adversarialEpsilon);
         if (train.Count == 0) throw new ArgumentException("There are no training rows.", nameof(train));
         (_model, _train, _validation, _padId, _maxLength) = (model, train, validation, padId, maxLength);
         _batches = new EpochBatches(train.Count, batchSize, seed);
@@ -52,7 +57,9 @@ public sealed class TokenClassificationTask : ITrainingTask, IDisposable
     {
         var rows = _batches.Draw(draw).Select(i => _train[i]).ToList();
         var (logits, labels, tokens) = Forward(rows);
-        return (_l2sp.AddTo(BertForTokenClassification.Loss(logits, labels, _tagWeights)), rows.Count, tokens);
+        var loss = _adversarial.AddTo(BertForTokenClassification.Loss(logits, labels, _tagWeights),
+            () => BertForTokenClassification.Loss(Forward(rows).Logits, labels, _tagWeights));
+        return (_l2sp.AddTo(loss), rows.Count, tokens);
     }
 
     /// <inheritdoc/>

@@ -1,0 +1,56 @@
+using Microsoft.ML;
+using Microsoft.ML.Data;
+using Pipelines.Estimators.Tests.Reliability;
+
+namespace Pipelines.Estimators.Tests.FineTuning;
+
+/// <summary>AdversarialEpsilon (FGM on the word embeddings) acts in both fine-tuning trainers and is refused where embeddings are frozen.</summary>
+[TestClass]
+public sealed class AdversarialTrainingTests
+{
+    private static float[] ClassifierProbabilities(double epsilon, FineTuneStrategy strategy = FineTuneStrategy.Full)
+    {
+        var ml = new MLContext(seed: 1);
+        var data = TinyModels.Data(ml, TinyModels.Mails.Take(40));
+        var model = ml.Transforms.Text.TokenizeSubwords("Tokens", "Text", TinyModels.Tokenizer, maxLength: 24)
+            .Append(ml.BinaryClassification.Trainers.TransformerClassifier(new TextClassifierOptions
+            {
+                Tokenizer = TinyModels.Tokenizer, Layers = 1, Hidden = 16, Heads = 2, MaxLength = 24, MaxEpoch = 1, BatchSize = 16,
+                Device = "cpu", Seed = 1, AdversarialEpsilon = epsilon, Strategy = strategy,
+            }))
+            .Fit(data);
+        return model.Transform(data).GetColumn<float>("Probability").ToArray();
+    }
+
+    [TestMethod]
+    public void FgmTrainsAnotherClassifierAndNeedsTrainableEmbeddings()
+    {
+        var plain = ClassifierProbabilities(0);
+        CollectionAssert.AreEqual(plain, ClassifierProbabilities(0), "the same seed trains the same model");
+        Assert.IsGreaterThan(1e-4, plain.Zip(ClassifierProbabilities(1.0), (a, b) => Math.Abs(a - b)).Max(), "FGM trains another model");
+        StringAssert.Contains(Assert.Throws<ArgumentException>(() => ClassifierProbabilities(1.0, FineTuneStrategy.LoRA)).Message, "freezes them");
+    }
+
+    [TestMethod]
+    public void FgmTrainsAnotherTagger()
+    {
+        string[] Tags(double epsilon)
+        {
+            var ml = new MLContext(seed: 1);
+            var train = SyntheticNer.Make(48, seed: 1);
+            var tokenizer = SyntheticNer.Tokenizer(train);
+            var data = ml.Data.LoadFromEnumerable(train);
+            var model = ml.Transforms.Text.TokenizeSubwords("Tokens", "Sentence", tokenizer, maxLength: 32)
+                .Append(ml.MulticlassClassification.Trainers.TransformerTokenClassifier(new TokenClassifierOptions
+                {
+                    Tokenizer = tokenizer, Layers = 1, Hidden = 16, Heads = 2, MaxLength = 32, MaxEpoch = 2, BatchSize = 16,
+                    LearningRate = 3e-3, Device = "cpu", Seed = 3, AdversarialEpsilon = epsilon,
+                }))
+                .Fit(data);
+            return model.Transform(data).GetColumn<VBuffer<ReadOnlyMemory<char>>>("PredictedLabel")
+                .SelectMany(v => v.DenseValues().Select(t => t.ToString())).ToArray();
+        }
+        var plain = Tags(0);
+        Assert.IsGreaterThan(0, plain.Zip(Tags(3.0), (a, b) => a != b).Count(d => d), "FGM trains another tagger");
+    }
+}
