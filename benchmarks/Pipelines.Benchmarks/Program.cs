@@ -14,6 +14,7 @@ var benchmarks = new Dictionary<string, Func<string[], int>>
     ["nanogpt-replica"] = NanoGptReplicaBenchmark.Run,
     ["defaults"] = DefaultsBenchmark.Run,
     ["inference-throughput"] = InferenceThroughput.Run,
+    ["methods"] = MethodsBenchmark.Run,
 };
 if (args.Length == 0 || !benchmarks.TryGetValue(args[0], out var run))
 {

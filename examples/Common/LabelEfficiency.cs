@@ -103,7 +103,7 @@ public static class LabelEfficiency
 
     /// <summary>The tuned fine-tuning recipe, from the pretrained encoder or from scratch; F1 and AUC on <paramref name="test"/>.</summary>
     public static (double F1, double Auc) FineTune(MLContext ml, Pretrained pretrained, IDataView train, IDataView test, int rows, int seed,
-        LabelEfficiencyOptions options, bool fromPretrained)
+        LabelEfficiencyOptions options, bool fromPretrained, Action<TextClassifierOptions>? adjust = null)
     {
         var epochs = Math.Clamp(options.FineTuneStepsTarget * 16 / rows, 3, 30);
         var classifier = new TextClassifierOptions
@@ -116,6 +116,7 @@ public static class LabelEfficiency
             // not trained by masked-LM pretraining. Scratch models get the same head, to compare fairly.
             Pooling = Pooling.Mean,
         };
+        adjust?.Invoke(classifier);     // a method compared with this recipe changes only what it is about
         var model = ml.Transforms.Text.TokenizeSubwords("Tokens", nameof(Email.Text), pretrained.Tokenizer, options.MaxLength)
             .Append(ml.BinaryClassification.Trainers.TransformerClassifier(classifier))
             .Fit(train);
