@@ -41,7 +41,8 @@ public static class MethodsBenchmark
             {
                 var labelled = LabelEfficiency.Sample(train, fraction, seed);
                 var ids = labelled.Select(m => m.Id).ToHashSet();
-                var unlabelled = train.Where(m => !ids.Contains(m.Id)).OrderBy(m => m.Id).Where((_, i) => i % 4 == 0).Take(200)
+                var pool = new Random(100 + seed);   // a random sample: the corpus is sorted by source
+                var unlabelled = train.Where(m => !ids.Contains(m.Id)).OrderBy(_ => pool.Next()).Take(200)
                     .Select(m => new Email { Id = m.Id, Text = m.Text, Label = m.Label, PartialLabel = float.NaN });
                 foreach (var (name, adjust, withUnlabelled) in methods)
                 {
