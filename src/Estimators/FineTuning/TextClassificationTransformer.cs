@@ -42,9 +42,6 @@ public sealed class TextClassificationTransformer : ModelTransformerBase<BertFor
             (binary, tokenColumn, segmentColumn, classNames, padId, maxLength, pooling);
     }
 
-    /// <summary>The padding id and the longest token sequence the model reads (longer rows are cut).</summary>
-    internal (int PadId, int MaxLength, bool Segments) Inputs => (_padId, _maxLength, _segmentColumn is not null);
-
     internal static IEnumerable<SchemaShape.Column> OutputShape(bool binary, SchemaShape.Column label)
     {
         if (binary)

@@ -126,6 +126,7 @@ public sealed class MaskedLanguageModelTransformer : ModelTransformerBase<BertFo
         var tokens = scored.Select(i => TokenBatch.Cut(rows[i], Config.MaxSequenceLength)).ToArray();
         float[][] embeddings;
         long[]? best = null;
+        var width = tokens.Max(r => r.Length);                                                        // the padded batch's T
         using (NewDisposeScope())
         using (no_grad())
         {
@@ -139,7 +140,7 @@ public sealed class MaskedLanguageModelTransformer : ModelTransformerBase<BertFo
         {
             var filled = tokens[j].ToArray();
             for (var t = 0; best is not null && t < filled.Length; t++)
-                if (filled[t] == Tokenizer.MaskId) filled[t] = (int)best[j * tokens.Max(r => r.Length) + t];
+                if (filled[t] == Tokenizer.MaskId) filled[t] = (int)best[j * width + t];
             results[scored[j]] = (embeddings[j], Tokenizer.Decode(filled).AsMemory());
         }
         return results;

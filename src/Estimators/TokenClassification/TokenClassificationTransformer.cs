@@ -53,9 +53,6 @@ public sealed class TokenClassificationTransformer : ModelTransformerBase<BertFo
         (_tagNames, _iob1, _padId, _maxLength) = (tagNames, iob1, padId, maxLength);
     }
 
-    /// <summary>The padding id and the longest token sequence the model reads (longer rows are cut).</summary>
-    internal (int PadId, int MaxLength) Inputs => (_padId, _maxLength);
-
     /// <summary>
     /// The tag of each of <paramref name="words"/> words from the tokens of a sentence and their
     /// word ids: the prediction at each word's first token; words without a token are O.
