@@ -92,6 +92,23 @@ public sealed class RetrainingTests
     }
 
     [TestMethod]
+    public void ContinuedPretrainingFromAHuggingFaceDirectoryStartsFromItsWeights()
+    {
+        var directory = Path.Combine(AppContext.BaseDirectory, "fixtures", "huggingface", "roberta");
+        var source = MaskedLanguageModelTransformer.FromHuggingFace(directory);
+        var tokenizer = EncoderSource.HuggingFaceTokenizer(directory);
+        Assert.AreEqual(tokenizer.Fingerprint, source.Tokenizer.Fingerprint, "the directory's own tokenizer");
+        var ml = new MLContext(seed: 1);
+        var continued = ml.Transforms.Text.TokenizeSubwords("Tokens", "Text", tokenizer, maxLength: 24)
+            .Append(ml.Pretraining.MaskedLanguageModel(new MaskedLanguageModelOptions
+            {
+                Base = source, MaxLength = 24, MaxSteps = 1, LearningRate = 1e-12, BatchSize = 4, Device = "cpu", Seed = 2,
+            }))
+            .Fit(Mails(ml)).LastTransformer;
+        Assert.IsLessThan(1e-6, Distance(continued.Model, source.Model));
+    }
+
+    [TestMethod]
     public void AZipWithoutTheModelOrNoFileIsRefusedByName()
     {
         var path = Write(TinyModels.ClassifierZip);
