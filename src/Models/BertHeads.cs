@@ -152,7 +152,10 @@ public sealed class BertForPreTraining : nn.Module
         F.cross_entropy(tokenLogits.flatten(0, 1), labels.flatten(), ignore_index: Heads.IgnoreIndex);
 }
 
-/// <summary>Sequence classification: pooled encoder output, dropout, linear classifier.</summary>
+/// <summary>
+/// Sequence classification: pooled encoder output, dropout, linear classifier. With one label it is
+/// a regressor (as Hugging Face's <c>num_labels = 1</c>): the single output is the predicted value.
+/// </summary>
 public sealed class BertForSequenceClassification : nn.Module
 {
     private readonly BertModel bert;
@@ -160,11 +163,11 @@ public sealed class BertForSequenceClassification : nn.Module
     private readonly LoraLinear classifier;
     private readonly Pooling pooling;
 
-    /// <summary>Builds and initialises a classifier over <paramref name="labels"/> classes.</summary>
+    /// <summary>Builds and initialises a classifier over <paramref name="labels"/> classes (1: a regressor).</summary>
     public BertForSequenceClassification(TransformerConfig config, int labels, Pooling pooling = Pooling.FirstToken)
         : base(nameof(BertForSequenceClassification))
     {
-        if (labels < 2) throw new ArgumentOutOfRangeException(nameof(labels), labels, "A classifier needs at least two classes.");
+        if (labels < 1) throw new ArgumentOutOfRangeException(nameof(labels), labels, "A classifier needs at least two classes (one output: a regressor).");
         bert = new BertModel(config, addPooler: pooling == Pooling.FirstToken);
         dropout = nn.Dropout(config.Dropout);
         classifier = new LoraLinear(config.Hidden, labels, true);
@@ -180,12 +183,24 @@ public sealed class BertForSequenceClassification : nn.Module
     /// <summary>How hidden states become the one vector the classifier reads.</summary>
     public Pooling Pooling => pooling;
 
-    /// <summary>Class logits (B, Labels).</summary>
+    /// <summary>Class logits (B, Labels); a regressor's values (B, 1).</summary>
     public Tensor Forward(Tensor ids, Tensor? attentionMask = null, Tensor? segments = null)
     {
         var hidden = bert.Forward(ids, attentionMask, segments);
         var pooled = pooling == Pooling.FirstToken ? bert.Pooler!.forward(hidden) : SequencePooling.MaskedMean(hidden, attentionMask);
         return classifier.forward(dropout.forward(pooled));
+    }
+
+    /// <summary>
+    /// Folds <c>output x scale + shift</c> into the classifier's weights, so that a regressor trained
+    /// on standardised targets outputs values on the label's own scale with no extra step at scoring
+    /// (or in an exported graph).
+    /// </summary>
+    public void RescaleOutput(double scale, double shift)
+    {
+        using var _ = no_grad();
+        classifier.Weight.mul_(scale);
+        classifier.Bias!.mul_(scale).add_(shift);
     }
 }
 

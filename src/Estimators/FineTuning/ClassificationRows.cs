@@ -15,33 +15,12 @@ internal sealed record ClassificationRows(
     /// </summary>
     public static ClassificationRows Read(IDataView data, string tokens, string? segments, string label, bool binary, int maxLength)
     {
-        var tokenColumn = TokenSequences.CheckColumn(data.Schema, tokens);
-        var segmentColumn = segments is null ? (DataViewSchema.Column?)null : TokenSequences.CheckColumn(data.Schema, segments);
         var labelColumn = CheckLabel(data.Schema, label, binary);
         var (classes, names) = binary ? (2, new[] { "False", "True" }) : KeyNames(labelColumn);
-
-        var labelled = new List<LabelledSequence>();
-        var unlabelled = new List<LabelledSequence>();
-        int tooShort = 0, truncated = 0;
-        var active = new List<DataViewSchema.Column> { tokenColumn, labelColumn };
-        if (segmentColumn is { } s) active.Add(s);
-        using var cursor = data.GetRowCursor(active);
-        var getTokens = cursor.GetGetter<VBuffer<int>>(tokenColumn);
-        var getSegments = segmentColumn is { } sc ? cursor.GetGetter<VBuffer<int>>(sc) : null;
-        var getLabel = LabelGetter(cursor, labelColumn, binary);
-        VBuffer<int> ids = default, segs = default;
-        while (cursor.MoveNext())
-        {
-            getTokens(ref ids);
-            if (ids.Length == 0) { tooShort++; continue; }
-            if (ids.Length > maxLength) truncated++;
-            int[]? segmentIds = null;
-            if (getSegments is not null) { getSegments(ref segs); segmentIds = segs.DenseValues().ToArray(); }
-            var value = getLabel();
-            var row = new LabelledSequence(ids.DenseValues().ToArray(), segmentIds, value ?? -1);
-            (value is null ? unlabelled : labelled).Add(row);
-        }
-        return new ClassificationRows(labelled, unlabelled, classes, names, tooShort, truncated);
+        var rows = SequenceRows.Read(data, tokens, segments, labelColumn, cursor => LabelGetter(cursor, labelColumn), maxLength);
+        var labelled = rows.Rows.Where(r => r.Label is not null).Select(r => new LabelledSequence(r.Ids, r.Segments, r.Label!.Value)).ToList();
+        var unlabelled = rows.Rows.Where(r => r.Label is null).Select(r => new LabelledSequence(r.Ids, r.Segments, -1)).ToList();
+        return new ClassificationRows(labelled, unlabelled, classes, names, rows.TooShort, rows.Truncated);
     }
 
     public static DataViewSchema.Column CheckLabel(DataViewSchema schema, string label, bool binary)
@@ -70,7 +49,7 @@ internal sealed record ClassificationRows(
     }
 
     // The class index of the current row, or null when the row has no label.
-    private static Func<int?> LabelGetter(DataViewRowCursor cursor, DataViewSchema.Column label, bool binary)
+    private static Func<int?> LabelGetter(DataViewRow cursor, DataViewSchema.Column label)
     {
         if (label.Type == BooleanDataViewType.Instance)
         {

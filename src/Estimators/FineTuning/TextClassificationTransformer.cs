@@ -57,26 +57,6 @@ public sealed class TextClassificationTransformer : ModelTransformerBase<BertFor
         }
     }
 
-    /// <summary>Class probabilities of each row (tokens cut to the model's length), from one forward pass.</summary>
-    internal float[][] Probabilities(IReadOnlyList<ClassifierInput> rows)
-    {
-        var results = new float[rows.Count][];
-        var scored = Enumerable.Range(0, rows.Count).Where(i => rows[i].Tokens.Length > 0).ToArray();
-        foreach (var i in Enumerable.Range(0, rows.Count).Except(scored))
-            results[i] = Enumerable.Repeat(1f / _classNames.Length, _classNames.Length).ToArray();
-        if (scored.Length == 0) return results;
-        using var scope = NewDisposeScope();
-        using var _ = no_grad();
-        var tokens = scored.Select(i => TokenBatch.Cut(rows[i].Tokens, _maxLength)).ToArray();
-        var (ids, mask) = TokenBatch.Pad(tokens, _padId, Device);
-        // A token without a segment id is in segment 0, as a missing segment column means.
-        var segments = _segmentColumn is null ? null : TokenBatch.Pad(
-            scored.Select((i, j) => rows[i].Segments!.Concat(new int[tokens[j].Length]).Take(tokens[j].Length).ToArray()).ToArray(), 0, Device).Ids;
-        var probabilities = TokenBatch.Rows(nn.functional.softmax(Model.Forward(ids, mask, segments), -1));
-        for (var j = 0; j < scored.Length; j++) results[scored[j]] = probabilities[j];
-        return results;
-    }
-
     internal override void SaveOnnx(Stream stream) =>
         OnnxExport.Save(Model, new OnnxInputs(_padId, _maxLength, _segmentColumn is not null), stream,
             OnnxMetadata("text-classifier", _padId, _maxLength, ("binary", _binary ? "true" : "false"),
@@ -124,16 +104,9 @@ public sealed class TextClassificationTransformer : ModelTransformerBase<BertFor
     private protected override IRowMapper MakeRowMapper(DataViewSchema schema, IDataView? batchInput) =>
         Mapper(schema, new Scoring(this, schema), batchInput);
 
-    /// <summary>One row's input: its token ids and, for sentence pairs, its segment ids.</summary>
-    internal sealed record ClassifierInput(int[] Tokens, int[]? Segments);
-
-    private sealed class Scoring(TextClassificationTransformer parent, DataViewSchema schema) : RowScoring<ClassifierInput, float[]>
+    private sealed class Scoring(TextClassificationTransformer parent, DataViewSchema schema)
+        : SequenceScoring<float[]>(parent.Model, schema, parent._tokenColumn, parent._segmentColumn, parent._padId, parent._maxLength, parent.Device)
     {
-        private readonly int _tokens = TokenSequences.CheckColumn(schema, parent._tokenColumn).Index;
-        private readonly int? _segments = parent._segmentColumn is null ? null : TokenSequences.CheckColumn(schema, parent._segmentColumn).Index;
-
-        public override IReadOnlyList<int> InputColumns => _segments is int s ? [_tokens, s] : [_tokens];
-
         public override DataViewSchema.DetachedColumn[] OutputColumns
         {
             get
@@ -159,22 +132,9 @@ public sealed class TextClassificationTransformer : ModelTransformerBase<BertFor
             }
         }
 
-        public override Func<ClassifierInput> Reader(DataViewRow row)
-        {
-            var tokens = row.GetGetter<VBuffer<int>>(row.Schema[_tokens]);
-            var segments = _segments is int s ? row.GetGetter<VBuffer<int>>(row.Schema[s]) : null;
-            VBuffer<int> ids = default, segs = default;
-            return () =>
-            {
-                tokens(ref ids);
-                segments?.Invoke(ref segs);
-                return new ClassifierInput(ids.DenseValues().ToArray(), segments is null ? null : segs.DenseValues().ToArray());
-            };
-        }
-
-        public override int Length(ClassifierInput input) => input.Tokens.Length;
-
-        public override float[][] Score(IReadOnlyList<ClassifierInput> batch) => parent.Probabilities(batch);
+        // Class probabilities; a row with no tokens gets the uniform distribution.
+        public override float[][] Score(IReadOnlyList<SequenceInput> batch) =>
+            Outputs(batch, logits => nn.functional.softmax(logits, -1), Enumerable.Repeat(1f / parent._classNames.Length, parent._classNames.Length).ToArray());
 
         public override Delegate[] Getters(Func<float[]> current, Func<int, bool> activeOutput)
         {

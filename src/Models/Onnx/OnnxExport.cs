@@ -14,7 +14,7 @@ public sealed record OnnxInputs(long PadId, int MaxLength, bool Segments = false
 /// Every graph takes <c>input_ids</c> (int64, [batch, sequence]; rows right-padded with the pad
 /// id, from which the graph derives the attention mask) and, for sentence-pair classifiers,
 /// <c>token_type_ids</c>; batch and sequence are dynamic axes. Outputs by model: classifier
-/// <c>logits</c> and <c>probabilities</c> [batch, classes]; tagger <c>logits</c> [batch, sequence,
+/// <c>logits</c> and <c>probabilities</c> [batch, classes] (a one-output regressor: <c>logits</c> [batch, 1], the value); tagger <c>logits</c> [batch, sequence,
 /// tags]; masked LM <c>embedding</c> [batch, hidden] (mean over real tokens) and <c>logits</c>
 /// [batch, sequence, vocab]; causal LM <c>logits</c> [batch, sequence, vocab] and <c>embedding</c>.
 /// </summary>
@@ -33,8 +33,8 @@ public static class OnnxExport
             : layers.MaskedMean(hidden, keep);
         var logits = layers.Linear(pooled, "classifier");
         g.Output(logits, "logits", OnnxGraph.Float, Batch, model.Labels);
-        g.Output(g.Node("Softmax", [logits], [("axis", -1L)]), "probabilities", OnnxGraph.Float, Batch, model.Labels);
-        Write(g, "sequence_classifier", stream, metadata);
+        if (model.Labels > 1) g.Output(g.Node("Softmax", [logits], [("axis", -1L)]), "probabilities", OnnxGraph.Float, Batch, model.Labels);
+        Write(g, model.Labels > 1 ? "sequence_classifier" : "sequence_regressor", stream, metadata);
     }
 
     /// <summary>Writes a token classifier (tagger).</summary>

@@ -28,6 +28,20 @@ public static class Batching
         return (tensor(ids, [rows.Count, length]).to(device), tensor(mask, [rows.Count, length]).to(device));
     }
 
+    /// <summary>
+    /// As <see cref="Pad"/>, plus the segment ids (B, T) padded with 0 when any row has them (a row
+    /// without any is all segment 0), else null.
+    /// </summary>
+    public static (Tensor Ids, Tensor Mask, Tensor? Segments) PadPairs(IReadOnlyList<int[]> ids, IReadOnlyList<int[]?> segments, int padId,
+        int maxLength, Device device)
+    {
+        var (padded, mask) = Pad(ids, padId, maxLength, device);
+        var segmentIds = segments.Any(s => s is not null)
+            ? Pad(ids.Select((row, i) => segments[i] ?? new int[row.Length]).ToList(), 0, maxLength, device).Ids
+            : null;
+        return (padded, mask, segmentIds);
+    }
+
     /// <summary>Right-pads label rows with <see cref="Heads.IgnoreIndex"/> to <paramref name="length"/>, as an Int64 tensor (B, T).</summary>
     public static Tensor PadLabels(IReadOnlyList<int[]> rows, long length, Device device)
     {

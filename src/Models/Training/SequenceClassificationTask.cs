@@ -87,10 +87,7 @@ public sealed class SequenceClassificationTask : ITrainingTask, IDisposable
     /// <summary>Class logits (B, C) of rows, with their labels and real-token count.</summary>
     private (Tensor Logits, Tensor Labels, long Tokens) Forward(IReadOnlyList<LabelledSequence> rows)
     {
-        var (ids, mask) = Batching.Pad(rows.Select(r => r.Ids).ToList(), PadId, MaxLength, _device);
-        Tensor? segments = null;
-        if (rows.Any(r => r.Segments is not null))
-            segments = Batching.Pad(rows.Select(r => r.Segments ?? new int[r.Ids.Length]).ToList(), 0, MaxLength, _device).Ids;
+        var (ids, mask, segments) = Batching.PadPairs(rows.Select(r => r.Ids).ToList(), rows.Select(r => r.Segments).ToList(), PadId, MaxLength, _device);
         var labels = tensor(rows.Select(r => (long)r.Label).ToArray()).to(_device);
         return (_model.Forward(ids, mask, segments), labels, ids.shape[0] * ids.shape[1]);
     }

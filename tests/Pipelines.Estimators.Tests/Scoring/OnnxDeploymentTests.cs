@@ -115,7 +115,7 @@ public sealed class OnnxDeploymentTests
         StringAssert.Contains(error.Message, "none of this library's model transformers");
     }
 
-    private static byte[] Export(MLContext ml, ITransformer model)
+    internal static byte[] Export(MLContext ml, ITransformer model)
     {
         using var stream = new MemoryStream();
         ml.Model.ExportToOnnx(model, stream);
@@ -123,7 +123,7 @@ public sealed class OnnxDeploymentTests
     }
 
     // One output row per input row, from one right-padded batch.
-    private static IEnumerable<float[]> OnnxRows(InferenceSession session, int[][] rows, long padId, string output)
+    internal static IEnumerable<float[]> OnnxRows(InferenceSession session, int[][] rows, long padId, string output)
     {
         var longest = rows.Max(r => r.Length);
         var ids = new long[rows.Length * longest];
