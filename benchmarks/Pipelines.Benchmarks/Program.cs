@@ -15,6 +15,8 @@ var benchmarks = new Dictionary<string, Func<string[], int>>
     ["defaults"] = DefaultsBenchmark.Run,
     ["inference-throughput"] = InferenceThroughput.Run,
     ["methods"] = MethodsBenchmark.Run,
+    ["sts"] = SentenceSimilarityBenchmark.Run,
+    ["generation"] = GenerationBenchmark.Run,
 };
 if (args.Length == 0 || !benchmarks.TryGetValue(args[0], out var run))
 {

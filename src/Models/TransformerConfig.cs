@@ -78,6 +78,17 @@ public sealed record TransformerConfig
 
     private static readonly JsonSerializerOptions Json = new() { WriteIndented = true };
 
+    /// <summary>
+    /// A GPT-2 style decoder: pre-LayerNorm with epsilon 1e-5, no segment embeddings, feed-forward 4 x
+    /// <paramref name="hidden"/> unless <paramref name="feedForward"/> is given, a context of
+    /// <paramref name="blockSize"/> positions; set the rest with <c>with</c>.
+    /// </summary>
+    public static TransformerConfig Gpt(int vocabSize, int layers, int hidden, int heads, int blockSize, int feedForward = 0) => new()
+    {
+        VocabSize = vocabSize, Layers = layers, Hidden = hidden, Heads = heads, FeedForward = feedForward > 0 ? feedForward : 4 * hidden,
+        MaxPositions = blockSize, PreLayerNorm = true, LayerNormEpsilon = 1e-5, TypeVocabSize = 0,
+    };
+
     /// <summary>The config as JSON, for storing beside the weights.</summary>
     public string ToJson() => JsonSerializer.Serialize(this, Json);
 

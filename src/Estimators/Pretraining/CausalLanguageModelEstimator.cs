@@ -64,12 +64,10 @@ public sealed class CausalLanguageModelEstimator : IEstimator<CausalLanguageMode
 
         var device = DeviceSelection.Select(_host, _options.Device, "Causal language model pretraining");
         Seeding.Set(seed);
-        var config = _options.Base?.Config ?? new TransformerConfig
+        var config = _options.Base?.Config ?? TransformerConfig.Gpt(tokenizer.VocabSize, _options.Layers, _options.Hidden,
+            ModelShape.Heads(_options.Hidden, _options.Heads), _options.BlockSize, _options.FeedForward) with
         {
-            VocabSize = tokenizer.VocabSize, Layers = _options.Layers, Hidden = _options.Hidden, Heads = ModelShape.Heads(_options.Hidden, _options.Heads),
-            FeedForward = _options.FeedForward > 0 ? _options.FeedForward : 4 * _options.Hidden,
-            MaxPositions = _options.BlockSize, Dropout = _options.Dropout, PreLayerNorm = true, LayerNormEpsilon = 1e-5, TypeVocabSize = 0,
-            Activation = _options.Activation, Bias = _options.Bias,
+            Dropout = _options.Dropout, Activation = _options.Activation, Bias = _options.Bias,
         };
         var model = new GptLanguageModel(config);
         if (_options.Base is not null) model.load_state_dict(_options.Base.Model.state_dict());
