@@ -1,5 +1,6 @@
 using System.Diagnostics;
 using Microsoft.ML;
+using Microsoft.ML.Data;
 using Pipelines.Examples.Common;
 
 namespace Pipelines.Benchmarks;

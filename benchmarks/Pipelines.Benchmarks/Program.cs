@@ -17,6 +17,7 @@ var benchmarks = new Dictionary<string, Func<string[], int>>
     ["methods"] = MethodsBenchmark.Run,
     ["sts"] = SentenceSimilarityBenchmark.Run,
     ["generation"] = GenerationBenchmark.Run,
+    ["squad"] = SquadBenchmark.Run,
 };
 if (args.Length == 0 || !benchmarks.TryGetValue(args[0], out var run))
 {

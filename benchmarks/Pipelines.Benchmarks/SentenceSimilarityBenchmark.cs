@@ -13,7 +13,8 @@ namespace Pipelines.Benchmarks;
 /// both sentences + SDCA regression, and the untrained word-overlap (Jaccard) score; at 10 % and
 /// 100 % of the training labels, 3 seeds; Pearson and Spearman correlation with the gold scores on
 /// the test pairs (the benchmark's official measure is Pearson).
-///   sts [--seeds=1,2,3] [--steps=3000] [--device=auto] [--out=runs/sts]
+///   sts [--seeds=1,2,3] [--steps=3000] [--device=auto] [--out=runs/sts] [--fractions=0.1,1] [--epochs=N] [--lr=3e-4]
+///       [--pretrained=runs/sts/pretrained.zip: skip pretraining, reuse the model a run saved]
 /// </summary>
 public static class SentenceSimilarityBenchmark
 {
@@ -48,17 +49,34 @@ public static class SentenceSimilarityBenchmark
                           (agNews is null ? " (the training sentences only: no shared data/agnews)" : " (training sentences + AG News articles)"));
 
         var ml = new MLContext(seed: 1);
-        var tokenizer = WordPieceTrainer.TrainTokenizer(unlabelled, new WordPieceTrainerOptions { VocabularySize = 8000, MinFrequency = 2 });
-        var pretrained = TrainingDisplay.Run("masked-LM pretraining", progress =>
-            ml.Transforms.Text.TokenizeSubwords("Tokens", nameof(Text.Sentence1), tokenizer, MaxLength)
-                .Append(ml.Pretraining.MaskedLanguageModel(new MaskedLanguageModelOptions
-                {
-                    Tokenizer = tokenizer, Layers = Layers, Hidden = Hidden, Heads = 2, MaxLength = MaxLength, MaxSteps = steps, BatchSize = 32,
-                    WarmupSteps = steps / 20, EvaluateEvery = Math.Max(50, steps / 5), LogEvery = 100, Device = device, Seed = 7, Progress = progress,
-                }))
-                .Fit(ml.Data.LoadFromEnumerable(unlabelled.Select(t => new Text { Sentence1 = t }))).LastTransformer);
-        var validations = pretrained.Training!.Validations;
-        Console.WriteLine($"pretrained in {clock.Elapsed.TotalMinutes:F1} min; validation perplexity {validations[0].Perplexity:F1} -> {validations[^1].Perplexity:F1}");
+        var saved = Arg("pretrained");
+        MaskedLanguageModelTransformer pretrained;
+        if (saved is not null)
+        {
+            pretrained = MaskedLanguageModelTransformer.FromZip(saved);
+            Console.WriteLine($"pretrained model loaded from {saved}");
+        }
+        else
+        {
+            var tokenizer = WordPieceTrainer.TrainTokenizer(unlabelled, new WordPieceTrainerOptions { VocabularySize = 8000, MinFrequency = 2 });
+            var texts = ml.Data.LoadFromEnumerable(unlabelled.Select(t => new Text { Sentence1 = t }));
+            var chain = TrainingDisplay.Run("masked-LM pretraining", progress =>
+                ml.Transforms.Text.TokenizeSubwords("Tokens", nameof(Text.Sentence1), tokenizer, MaxLength)
+                    .Append(ml.Pretraining.MaskedLanguageModel(new MaskedLanguageModelOptions
+                    {
+                        Tokenizer = tokenizer, Layers = Layers, Hidden = Hidden, Heads = 2, MaxLength = MaxLength, MaxSteps = steps, BatchSize = 32,
+                        WarmupSteps = steps / 20, EvaluateEvery = Math.Max(50, steps / 5), LogEvery = 100, Device = device, Seed = 7, Progress = progress,
+                    }))
+                    .Fit(texts));
+            pretrained = chain.LastTransformer;
+            var validations = pretrained.Training!.Validations;
+            Console.WriteLine($"pretrained in {clock.Elapsed.TotalMinutes:F1} min; validation perplexity {validations[0].Perplexity:F1} -> {validations[^1].Perplexity:F1}");
+            Directory.CreateDirectory(output);
+            ml.Model.SaveAtomically(chain, texts.Schema, Path.Combine(output, "pretrained.zip"));
+        }
+        var epochs = Arg("epochs") is { } e ? int.Parse(e) : (int?)null;
+        var learningRate = double.Parse(Arg("lr") ?? "3e-4", System.Globalization.CultureInfo.InvariantCulture);
+        var fractions = (Arg("fractions") ?? "0.1,1").Split(',').Select(f => double.Parse(f, System.Globalization.CultureInfo.InvariantCulture)).ToArray();
 
         var testData = ml.Data.LoadFromEnumerable(test);
         var gold = test.Select(p => (double)p.Label).ToArray();
@@ -70,7 +88,7 @@ public static class SentenceSimilarityBenchmark
             Console.WriteLine($"  {fraction,5:P0} ({labels,4} pairs) seed {seed}  {method,-32} Pearson {pearson:F3}  Spearman {spearman:F3}  ({seconds:F0} s)");
         }
         Report("word overlap (Jaccard), untrained", 1, 0, 0, test.Select(p => Jaccard(p.Sentence1, p.Sentence2)).ToArray(), 0);
-        foreach (var fraction in new[] { 0.1, 1.0 })
+        foreach (var fraction in fractions)
             foreach (var seed in seeds)
             {
                 var random = new Random(seed);
@@ -79,7 +97,7 @@ public static class SentenceSimilarityBenchmark
                 foreach (var fromPretrained in new[] { true, false })
                 {
                     var time = Stopwatch.StartNew();
-                    var predicted = FineTune(ml, data, testData, sample.Count, tokenizer, fromPretrained ? pretrained : null, seed, device);
+                    var predicted = FineTune(ml, data, testData, sample.Count, pretrained.Tokenizer, fromPretrained ? pretrained : null, seed, device, epochs, learningRate);
                     Report(fromPretrained ? "pretrained + fine-tuned" : "from scratch", fraction, sample.Count, seed, predicted, time.Elapsed.TotalSeconds);
                 }
                 var classic = Stopwatch.StartNew();
@@ -104,14 +122,14 @@ public static class SentenceSimilarityBenchmark
     }
 
     private static double[] FineTune(MLContext ml, IDataView train, IDataView test, int rows, TextTokenizer tokenizer,
-        MaskedLanguageModelTransformer? pretrained, int seed, string device)
+        MaskedLanguageModelTransformer? pretrained, int seed, string device, int? epochs, double learningRate)
     {
         var model = ml.Transforms.Text.TokenizeSubwords("Tokens", nameof(Pair.Sentence1), tokenizer, MaxLength, pairColumnName: nameof(Pair.Sentence2))
             .Append(ml.Regression.Trainers.TransformerRegressor(new TextRegressorOptions
             {
                 Base = pretrained is null ? EncoderSource.None : EncoderSource.FromTransformer(pretrained),
                 Tokenizer = tokenizer, Layers = Layers, Hidden = Hidden, Heads = 2, MaxLength = MaxLength, SegmentColumnName = "Tokens.SegmentIds",
-                Device = device, Seed = seed, ValidationFraction = rows >= 100 ? 0.1 : 0, LogEvery = 1000,
+                Device = device, Seed = seed, ValidationFraction = rows >= 100 ? 0.1 : 0, LogEvery = 1000, MaxEpoch = epochs, LearningRate = learningRate,
             }))
             .Fit(train);
         var scored = model.Transform(test);

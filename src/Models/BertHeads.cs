@@ -233,3 +233,37 @@ public sealed class BertForTokenClassification : nn.Module
     public static Tensor Loss(Tensor logits, Tensor labels, Tensor? classWeights = null) =>
         F.cross_entropy(logits.flatten(0, 1), labels.flatten(), classWeights, ignore_index: Heads.IgnoreIndex);
 }
+
+/// <summary>
+/// Extractive question answering (BERT's SQuAD head): a linear layer on every token's hidden state
+/// gives a start and an end logit; the answer is the span between the best start and end.
+/// </summary>
+public sealed class BertForQuestionAnswering : nn.Module
+{
+    private readonly BertModel bert;
+    private readonly LoraLinear qa_outputs;
+
+    /// <summary>Builds and initialises the model.</summary>
+    public BertForQuestionAnswering(TransformerConfig config) : base(nameof(BertForQuestionAnswering))
+    {
+        bert = new BertModel(config);
+        qa_outputs = new LoraLinear(config.Hidden, 2, true);
+        RegisterComponents();
+        WeightInit.Normal(this, config.InitRange);
+    }
+
+    /// <summary>The encoder.</summary>
+    public BertModel Bert => bert;
+
+    /// <summary>Start and end logits (B, T) each; padding positions (mask 0) get a large negative logit.</summary>
+    public (Tensor Start, Tensor End) Forward(Tensor ids, Tensor? attentionMask = null, Tensor? segments = null)
+    {
+        var logits = qa_outputs.forward(bert.Forward(ids, attentionMask, segments));     // (B, T, 2)
+        if (attentionMask is not null) logits = logits.masked_fill(attentionMask.eq(0).unsqueeze(-1), -1e4);
+        return (logits[.., .., 0], logits[.., .., 1]);
+    }
+
+    /// <summary>Mean of the start and end cross-entropies against the true positions (B) each.</summary>
+    public static Tensor Loss(Tensor start, Tensor end, Tensor startPositions, Tensor endPositions) =>
+        (F.cross_entropy(start, startPositions) + F.cross_entropy(end, endPositions)) / 2;
+}

@@ -33,13 +33,16 @@ internal static class FineTuningRun
         var pretrained = options.Base.Resolve();
         var tokens = TokenColumn.Resolve(schema, options.TokenColumnName, options.Tokenizer, pretrained?.Tokenizer, "pretrained model",
             options.MaxLength, nameof(FineTuningOptions));
-        var config = (pretrained?.Config ?? new TransformerConfig
-        {
-            VocabSize = tokens.Tokenizer.VocabSize, Layers = options.Layers, Hidden = options.Hidden, Heads = ModelShape.Heads(options.Hidden, options.Heads),
-            FeedForward = 4 * options.Hidden, MaxPositions = Math.Max(tokens.MaxLength, 8),
-        }) with { Dropout = options.Dropout };
-        return (pretrained, tokens, config);
+        return (pretrained, tokens, Config(options, pretrained, tokens.Tokenizer, tokens.MaxLength));
     }
+
+    /// <summary>The pretrained model's architecture, or a BERT of the options' shape for <paramref name="maxLength"/> tokens; the options' dropout either way.</summary>
+    public static TransformerConfig Config(FineTuningOptions options, MaskedLanguageModelTransformer? pretrained, TextTokenizer tokenizer, int maxLength) =>
+        (pretrained?.Config ?? new TransformerConfig
+        {
+            VocabSize = tokenizer.VocabSize, Layers = options.Layers, Hidden = options.Hidden, Heads = ModelShape.Heads(options.Hidden, options.Heads),
+            FeedForward = 4 * options.Hidden, MaxPositions = Math.Max(maxLength, 8),
+        }) with { Dropout = options.Dropout };
 
     /// <summary>Copies the pretrained encoder's weights into <paramref name="encoder"/> and logs what stays random.</summary>
     public static void CopyEncoder(MaskedLanguageModelTransformer? pretrained, BertModel encoder, IChannel channel)
@@ -49,8 +52,8 @@ internal static class FineTuningRun
         if (fresh.Count > 0) channel.Info($"Not in the pretrained model, initialised at random: {string.Join(", ", fresh)}.");
     }
 
-    /// <summary>Freezes weights or attaches LoRA adapters as the strategy says; the head ("classifier") always trains.</summary>
-    public static void ApplyStrategy(nn.Module model, FineTuningOptions options, IChannel channel)
+    /// <summary>Freezes weights or attaches LoRA adapters as the strategy says; the head (the module named <paramref name="head"/>) always trains.</summary>
+    public static void ApplyStrategy(nn.Module model, FineTuningOptions options, IChannel channel, string head = "classifier")
     {
         switch (options.Strategy)
         {
@@ -65,13 +68,13 @@ internal static class FineTuningRun
                 Freezing.FreezeBottomLayers(model, options.FrozenLayers);
                 break;
             case FineTuneStrategy.HeadOnly:
-                Freezing.FreezeAllBut(model, "classifier", "bert.pooler");
+                Freezing.FreezeAllBut(model, head, "bert.pooler");
                 break;
             case FineTuneStrategy.LoRA:
                 var adapted = Adapters.Attach(model, new LoraOptions
                 {
                     Rank = options.LoraRank, Alpha = options.LoraAlpha, Dropout = options.LoraDropout, Targets = options.LoraTargets,
-                }, "classifier", "bert.pooler");
+                }, head, "bert.pooler");
                 channel.Info($"LoRA adapters on {adapted.Count} layers.");
                 break;
         }

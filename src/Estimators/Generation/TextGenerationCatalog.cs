@@ -21,9 +21,8 @@ public sealed class TextGenerationCatalog
     public GenerationMetrics Evaluate(IDataView data, string labelColumnName = "Response", string generatedColumnName = "GeneratedText")
     {
         ArgumentNullException.ThrowIfNull(data);
-        foreach (var name in new[] { labelColumnName, generatedColumnName })
-            if (data.Schema.GetColumnOrNull(name) is not { Type: TextDataViewType })
-                throw new ArgumentOutOfRangeException(nameof(data), $"Could not find input column '{name}' of type String");
+        TextColumns.Check(data.Schema, labelColumnName);
+        TextColumns.Check(data.Schema, generatedColumnName);
         var references = data.GetColumn<ReadOnlyMemory<char>>(labelColumnName).Select(t => t.ToString()).ToList();
         var generated = data.GetColumn<ReadOnlyMemory<char>>(generatedColumnName).Select(t => t.ToString()).ToList();
         var kept = Enumerable.Range(0, references.Count).Where(i => !string.IsNullOrWhiteSpace(references[i])).ToList();

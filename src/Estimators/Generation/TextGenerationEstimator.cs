@@ -27,13 +27,7 @@ public sealed class TextGenerationEstimator : IEstimator<TextGenerationTransform
     /// <inheritdoc/>
     public SchemaShape GetOutputSchema(SchemaShape inputSchema)
     {
-        foreach (var name in new[] { _options.PromptColumnName, _options.ResponseColumnName })
-        {
-            if (!inputSchema.TryFindColumn(name, out var column))
-                throw new ArgumentOutOfRangeException(nameof(inputSchema), $"Could not find input column '{name}'");
-            if (column.Kind != SchemaShape.Column.VectorKind.Scalar || column.ItemType != TextDataViewType.Instance)
-                throw new ArgumentOutOfRangeException(nameof(inputSchema), $"Schema mismatch for input column '{name}': expected String, got {column.ItemType}");
-        }
+        TextColumns.Check(inputSchema, _options.PromptColumnName, _options.ResponseColumnName);
         var columns = inputSchema.ToDictionary(c => c.Name);
         columns[_options.GeneratedColumnName] = new SchemaShape.Column(_options.GeneratedColumnName, SchemaShape.Column.VectorKind.Scalar, TextDataViewType.Instance, false);
         return new SchemaShape(columns.Values);
@@ -82,8 +76,8 @@ public sealed class TextGenerationEstimator : IEstimator<TextGenerationTransform
     // Every row's prompt and response as token ids (no [CLS]/[SEP]); rows whose response is empty are counted, not kept.
     private (List<PromptResponse> Rows, int EmptyResponses) Read(IDataView data, TextTokenizer tokenizer)
     {
-        var prompt = TextColumn(data.Schema, _options.PromptColumnName);
-        var response = TextColumn(data.Schema, _options.ResponseColumnName);
+        var prompt = TextColumns.Check(data.Schema, _options.PromptColumnName);
+        var response = TextColumns.Check(data.Schema, _options.ResponseColumnName);
         var rows = new List<PromptResponse>();
         var empty = 0;
         using var cursor = data.GetRowCursor([prompt, response]);
@@ -103,12 +97,4 @@ public sealed class TextGenerationEstimator : IEstimator<TextGenerationTransform
 
     internal static int[] Encode(TextTokenizer tokenizer, ReadOnlyMemory<char> text) =>
         text.Span.IsWhiteSpace() ? [] : tokenizer.Encode(text.ToString(), maxLength: int.MaxValue, addSpecialTokens: false).Ids;
-
-    private static DataViewSchema.Column TextColumn(DataViewSchema schema, string name)
-    {
-        var column = schema.GetColumnOrNull(name) ?? throw new ArgumentOutOfRangeException(nameof(schema), $"Could not find input column '{name}'");
-        if (column.Type != TextDataViewType.Instance)
-            throw new ArgumentOutOfRangeException(nameof(schema), $"Schema mismatch for input column '{name}': expected String, got {column.Type}");
-        return column;
-    }
 }

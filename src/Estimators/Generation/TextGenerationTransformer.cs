@@ -101,9 +101,7 @@ public sealed class TextGenerationTransformer : ModelTransformerBase<GptLanguage
 
     private sealed class Scoring(TextGenerationTransformer parent, DataViewSchema schema) : RowScoring<int[], string>
     {
-        private readonly int _prompt = schema.GetColumnOrNull(parent._promptColumn) is { Type: TextDataViewType } column
-            ? column.Index
-            : throw new ArgumentOutOfRangeException(nameof(schema), $"Could not find input column '{parent._promptColumn}' of type String");
+        private readonly int _prompt = TextColumns.Check(schema, parent._promptColumn).Index;
 
         public override IReadOnlyList<int> InputColumns => [_prompt];
 

@@ -46,6 +46,15 @@ public static class OnnxExport
         Write(layers.Graph, "token_classifier", stream, metadata);
     }
 
+    /// <summary>Writes an extractive question answerer: <c>logits</c> [batch, sequence, 2], start then end.</summary>
+    public static void Save(BertForQuestionAnswering model, OnnxInputs inputs, Stream stream, IReadOnlyDictionary<string, string>? metadata = null)
+    {
+        var (layers, ids, segments) = Start(model, inputs);
+        var (hidden, _) = Encoder(layers, model.Bert.Config, inputs, ids, segments);
+        layers.Graph.Output(layers.Linear(hidden, "qa_outputs"), "logits", OnnxGraph.Float, Batch, Sequence, 2);
+        Write(layers.Graph, "question_answering", stream, metadata);
+    }
+
     /// <summary>Writes a masked language model: sentence embeddings and the masked-LM logits.</summary>
     public static void Save(BertForPreTraining model, OnnxInputs inputs, Stream stream, IReadOnlyDictionary<string, string>? metadata = null)
     {
