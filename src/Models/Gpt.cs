@@ -189,7 +189,10 @@ public sealed class GptLanguageModel : nn.Module<Tensor, Tensor>
     public Tensor Head(Tensor hidden) =>
         lm_head is null ? F.linear(hidden, transformer.TokenEmbedding.weight!) : lm_head.forward(hidden);
 
-    /// <summary>Mean cross-entropy of <paramref name="logits"/> (B, T, V) against <paramref name="targets"/> (B, T).</summary>
+    /// <summary>
+    /// Mean cross-entropy of <paramref name="logits"/> (B, T, V) against <paramref name="targets"/> (B, T),
+    /// computed in float32 whatever the logits' type (bf16's 8 mantissa bits would blur the log-softmax).
+    /// </summary>
     public static Tensor Loss(Tensor logits, Tensor targets) =>
-        F.cross_entropy(logits.flatten(0, 1), targets.flatten(), ignore_index: IgnoreIndex);
+        F.cross_entropy(logits.flatten(0, 1).to(ScalarType.Float32), targets.flatten(), ignore_index: IgnoreIndex);
 }

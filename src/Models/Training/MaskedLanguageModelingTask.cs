@@ -160,7 +160,8 @@ public sealed class MaskedLanguageModelingTask : ITrainingTask
                 return (zero, zero, (0, 0), 0, tokens);
             }
             (logits, targets) = _model.PredictMasked(ids, labels, mask);                    // (N, V), (N)
-            loss = maskedLoss = nn.functional.cross_entropy(logits, targets);
+            // Losses in float32 whatever the model computes in (bf16 mixed precision).
+            loss = maskedLoss = nn.functional.cross_entropy(logits.to(ScalarType.Float32), targets);
         }
         else
         {
@@ -168,8 +169,8 @@ public sealed class MaskedLanguageModelingTask : ITrainingTask
             var pairLabels = tensor(examples.Select(e => (long)e.PairLabel).ToArray()).to(_device);
             Tensor pairLogits;
             (logits, targets, pairLogits) = _model.PredictMaskedAndPair(ids, labels, mask, segments);
-            var pairLoss = nn.functional.cross_entropy(pairLogits, pairLabels);
-            maskedLoss = anyMasked ? nn.functional.cross_entropy(logits, targets) : pairLoss * 0;
+            var pairLoss = nn.functional.cross_entropy(pairLogits.to(ScalarType.Float32), pairLabels);
+            maskedLoss = anyMasked ? nn.functional.cross_entropy(logits.to(ScalarType.Float32), targets) : pairLoss * 0;
             loss = maskedLoss + pairLoss;
             if (!_model.training) pairsRight = (int)pairLogits.argmax(-1).eq(pairLabels).sum().item<long>();
         }

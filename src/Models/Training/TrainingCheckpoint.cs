@@ -27,6 +27,7 @@ public sealed class TrainingCheckpoint(string directory)
     private const string OptimizerFile = "optimizer.state";
     private const string StateFile = "state.json";
     private const string BestFile = "best.safetensors";
+    private const string MastersFile = "masters.safetensors";
 
     // The best loss is +infinity until the first validation: written as "Infinity", not refused.
     private static readonly JsonSerializerOptions Json = new() { NumberHandling = JsonNumberHandling.AllowNamedFloatingPointLiterals };
@@ -57,14 +58,18 @@ public sealed class TrainingCheckpoint(string directory)
         }
     }
 
-    /// <summary>Writes a checkpoint of <paramref name="model"/>, <paramref name="optimizer"/> and the loop state.</summary>
-    public void Save(nn.Module model, OptimizerHelper optimizer, LoopState state)
+    /// <summary>
+    /// Writes a checkpoint of <paramref name="model"/>, <paramref name="optimizer"/> and the loop state,
+    /// and of the float32 master weights when training in mixed precision.
+    /// </summary>
+    public void Save(nn.Module model, OptimizerHelper optimizer, LoopState state, MixedPrecision? precision = null)
     {
         System.IO.Directory.CreateDirectory(Directory);
         var name = $"step-{state.Step:D8}";
         var staging = Path.Combine(Directory, $".{name}.{Guid.NewGuid():N}.tmp");
         System.IO.Directory.CreateDirectory(staging);
         SafeTensors.SaveModule(model, Path.Combine(staging, ModelFile));
+        precision?.SaveMasters(Path.Combine(staging, MastersFile));
         optimizer.save_state_dict(Path.Combine(staging, OptimizerFile));
         File.WriteAllText(Path.Combine(staging, StateFile), JsonSerializer.Serialize(state, Json));
         var final = Path.Combine(Directory, name);
@@ -77,25 +82,32 @@ public sealed class TrainingCheckpoint(string directory)
             System.IO.Directory.Delete(old, recursive: true);
     }
 
-    /// <summary>Saves the weights of the best validation so far (restored at the end of training).</summary>
-    public void SaveBest(nn.Module model)
+    /// <summary>Saves the weights of the best validation so far (restored at the end of training): the float32 masters in mixed precision.</summary>
+    public void SaveBest(nn.Module model, MixedPrecision? precision = null)
     {
         System.IO.Directory.CreateDirectory(Directory);
-        SafeTensors.SaveModule(model, Path.Combine(Directory, BestFile)); // atomic: temporary file, then rename
+        var path = Path.Combine(Directory, BestFile);
+        if (precision is null) SafeTensors.SaveModule(model, path);   // atomic: temporary file, then rename
+        else precision.SaveMasters(path);
     }
 
-    /// <summary>Loads the best weights into <paramref name="model"/>; false when none were saved.</summary>
-    public bool TryLoadBest(nn.Module model)
+    /// <summary>Loads the best weights into <paramref name="model"/> (and its masters in mixed precision); false when none were saved.</summary>
+    public bool TryLoadBest(nn.Module model, MixedPrecision? precision = null)
     {
         var path = Path.Combine(Directory, BestFile);
         if (!File.Exists(path)) return false;
-        SafeTensors.LoadInto(model, path);
+        if (precision is null) SafeTensors.LoadInto(model, path);
+        else precision.LoadMasters(path);
         return true;
     }
 
-    /// <summary>Loads the latest checkpoint into <paramref name="model"/> and <paramref name="optimizer"/>; null when there is none.</summary>
+    /// <summary>
+    /// Loads the latest checkpoint into <paramref name="model"/> and <paramref name="optimizer"/> (and the
+    /// float32 masters in mixed precision: those saved, or the model's weights for a checkpoint written
+    /// without mixed precision); null when there is none.
+    /// </summary>
     /// <exception cref="InvalidDataException">The checkpoint is unreadable or was written for another architecture.</exception>
-    public LoopState? TryLoad(nn.Module model, OptimizerHelper optimizer, string configJson)
+    public LoopState? TryLoad(nn.Module model, OptimizerHelper optimizer, string configJson, MixedPrecision? precision = null)
     {
         var pointer = Path.Combine(Directory, Latest);
         if (!File.Exists(pointer)) return null;
@@ -109,6 +121,9 @@ public sealed class TrainingCheckpoint(string directory)
         if (state.ConfigJson != configJson)
             throw new InvalidDataException($"Checkpoint '{folder}' was written for a different model (architecture or tokenizer); refusing to resume.");
         SafeTensors.LoadInto(model, Path.Combine(folder, ModelFile));
+        var masters = Path.Combine(folder, MastersFile);
+        if (precision is not null && File.Exists(masters)) precision.LoadMasters(masters);
+        else precision?.TakeModelWeights();
         optimizer.load_state_dict(Path.Combine(folder, OptimizerFile));
         return state;
     }

@@ -23,11 +23,8 @@ public static class TrainingLoop
         var checkpoints = options.CheckpointDirectory is null ? null : new TrainingCheckpoint(options.CheckpointDirectory);
         checkpoints?.EnsureWritable();
         var state = new LoopState(0, double.PositiveInfinity, 0, 0, configJson);
-        if (checkpoints is not null && options.Resume && checkpoints.TryLoad(model, optimizer, configJson) is LoopState resumed)
-        {
+        if (checkpoints is not null && options.Resume && checkpoints.TryLoad(model, optimizer, configJson, precision) is LoopState resumed)
             state = resumed;
-            precision?.CopyMasterToModel();
-        }
         // Cancelled before anything was learned: there is no model to return (later, the run keeps what it learned).
         if (state.Step == 0 && options.Cancellation.IsCancellationRequested)
             throw new OperationCanceledException("Training was cancelled before its first step, so there is no trained model to return.", options.Cancellation);
@@ -100,8 +97,8 @@ public static class TrainingLoop
                     {
                         state = state with { BestLoss = score, BestStep = step, ValidationsWithoutImprovement = 0 };
                         best = validation;
-                        if (options.RestoreBest) checkpoints?.SaveBest(model);
-                        if (options.RestoreBest && checkpoints is null) bestWeights.Keep(model);
+                        if (options.RestoreBest) checkpoints?.SaveBest(model, precision);
+                        if (options.RestoreBest && checkpoints is null) bestWeights.Keep(model, precision);
                     }
                     else
                     {
@@ -125,7 +122,7 @@ public static class TrainingLoop
             }
 
             if (checkpoints is not null && options.CheckpointEvery > 0 && step % options.CheckpointEvery == 0)
-                checkpoints.Save(model, optimizer, state);
+                checkpoints.Save(model, optimizer, state, precision);
             if (options.Patience > 0 && state.ValidationsWithoutImprovement >= options.Patience) { reason = StopReason.EarlyStopped; break; }
         }
 
@@ -136,11 +133,11 @@ public static class TrainingLoop
             validations.Add(final);
             if (state.BestStep == state.Step) best = final;
         }
-        if (checkpoints is not null) checkpoints.Save(model, optimizer, state);
+        if (checkpoints is not null) checkpoints.Save(model, optimizer, state, precision);
         if (options.RestoreBest && state.BestStep > 0 && state.BestStep != state.Step)
         {
-            if (checkpoints is not null) checkpoints.TryLoadBest(model);
-            else bestWeights.Restore(model);
+            if (checkpoints is not null) checkpoints.TryLoadBest(model, precision);
+            else bestWeights.Restore(model, precision);
         }
         bestWeights.Dispose();
         return new TrainingResult(state.Step, reason, reports, validations, best, clock.Elapsed);
@@ -153,24 +150,29 @@ public static class TrainingLoop
         _ => validation.Loss,
     };
 
-    // The best validation's weights, kept in memory when there is no checkpoint directory.
+    // The best validation's weights, kept in memory when there is no checkpoint directory: the
+    // model's, or in mixed precision the float32 masters (the bf16 model is their rounding).
     private sealed class BestWeights : IDisposable
     {
         private Dictionary<string, Tensor>? _copy;
 
-        public void Keep(nn.Module model)
+        private static IEnumerable<KeyValuePair<string, Tensor>> Record(nn.Module model, MixedPrecision? precision) =>
+            precision?.Masters ?? (IEnumerable<KeyValuePair<string, Tensor>>)model.state_dict();
+
+        public void Keep(nn.Module model, MixedPrecision? precision)
         {
             Dispose();
             using var scope = NewDisposeScope();
             using var _ = no_grad();
-            _copy = model.state_dict().ToDictionary(p => p.Key, p => p.Value.clone().DetachFromDisposeScope());
+            _copy = Record(model, precision).ToDictionary(p => p.Key, p => p.Value.clone().DetachFromDisposeScope());
         }
 
-        public void Restore(nn.Module model)
+        public void Restore(nn.Module model, MixedPrecision? precision)
         {
             if (_copy is null) return;
-            using var _ = no_grad();
-            foreach (var (name, value) in model.state_dict()) value.copy_(_copy[name]);
+            using (no_grad())
+                foreach (var (name, value) in Record(model, precision)) value.copy_(_copy[name]);
+            precision?.CopyMasterToModel();
         }
 
         public void Dispose()
