@@ -107,7 +107,7 @@ public static class SentenceSimilarityBenchmark
         var table = new List<string> { "| method | labels | Pearson | Spearman |", "|---|---|---|---|" };
         foreach (var group in results.GroupBy(r => (r.Method, r.Fraction)))
         {
-            string Cell(IEnumerable<double> values) => values.Count() == 1 ? $"{values.First():F3}" : $"{values.Average():F3} ± {StdDev(values):F3}";
+            string Cell(IEnumerable<double> values) => values.Count() == 1 ? $"{values.First():F3}" : LabelEfficiency.MeanSd(values.ToArray());
             table.Add($"| {group.Key.Method} | {(group.First().Labels == 0 ? "none" : $"{group.Key.Fraction:P0} ({group.First().Labels})")} | " +
                       $"{Cell(group.Select(r => r.Pearson))} | {Cell(group.Select(r => r.Spearman))} |");
         }
@@ -157,13 +157,6 @@ public static class SentenceSimilarityBenchmark
             s.ToLowerInvariant().Split((char[]?)null, StringSplitOptions.RemoveEmptyEntries).Select(w => w.Trim('.', ',', '"', '\'', '!', '?', ';', ':')).ToHashSet();
         var (x, y) = (Words(a), Words(b));
         return x.Count + y.Count == 0 ? 0 : (double)x.Intersect(y).Count() / x.Union(y).Count();
-    }
-
-    private static double StdDev(IEnumerable<double> values)
-    {
-        var list = values.ToList();
-        var mean = list.Average();
-        return Math.Sqrt(list.Sum(v => (v - mean) * (v - mean)) / Math.Max(1, list.Count - 1));
     }
 
     private static List<Pair> Load(string relative)

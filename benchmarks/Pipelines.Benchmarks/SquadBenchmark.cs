@@ -97,7 +97,7 @@ public static class SquadBenchmark
                 Console.WriteLine($"  {(fromPretrained ? "pretrained + fine-tuned" : "from scratch"),-24} seed {seed}  EM {metrics.ExactMatch:F3}  F1 {metrics.F1:F3}  ({time.Elapsed.TotalSeconds:F0} s)");
                 model.Dispose();
             }
-            string Cell(IEnumerable<double> values) => $"{values.Average():F3} ± {StdDev(values):F3}";
+            string Cell(IEnumerable<double> values) => LabelEfficiency.MeanSd(values.ToArray());
             table.Add($"| {(fromPretrained ? "pretrained + fine-tuned" : "from scratch")} | {Cell(results.Select(r => r.Em))} | {Cell(results.Select(r => r.F1))} | {results.Average(r => r.Seconds):F0} |");
         }
         Console.WriteLine();
@@ -135,12 +135,5 @@ public static class SquadBenchmark
     {
         var words = QuestionAnsweringMetrics.Normalize(question).Split(' ').ToHashSet();
         return context.Split(". ").OrderByDescending(s => QuestionAnsweringMetrics.Normalize(s).Split(' ').Count(words.Contains)).First();
-    }
-
-    private static double StdDev(IEnumerable<double> values)
-    {
-        var list = values.ToList();
-        var mean = list.Average();
-        return Math.Sqrt(list.Sum(v => (v - mean) * (v - mean)) / Math.Max(1, list.Count - 1));
     }
 }

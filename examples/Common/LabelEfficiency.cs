@@ -153,10 +153,11 @@ public static class LabelEfficiency
         return string.Join(Environment.NewLine, lines);
     }
 
-    private static string MeanSd(double[] values)
+    /// <summary>"mean ± sample standard deviation" to 3 decimals (sd 0 for one value), as the results tables print them.</summary>
+    public static string MeanSd(IReadOnlyCollection<double> values)
     {
         var mean = values.Average();
-        var sd = values.Length > 1 ? Math.Sqrt(values.Sum(v => (v - mean) * (v - mean)) / (values.Length - 1)) : 0;
+        var sd = values.Count > 1 ? Math.Sqrt(values.Sum(v => (v - mean) * (v - mean)) / (values.Count - 1)) : 0;
         return $"{mean:F3} ± {sd:F3}";
     }
 }

@@ -21,7 +21,7 @@ public sealed class QuestionAnsweringOptions : FineTuningOptions
     public string AnswerColumnName { get; set; } = "Answer";
     /// <summary>
     /// Where the answer starts in the context, in characters (Int32 or Single; SQuAD's answer_start), so that
-    /// a repeated answer text is found at the right place; null (or a negative value): its first occurrence.
+    /// a repeated answer text is found at the right place; null, a column the data lacks, or a negative value: its first occurrence.
     /// </summary>
     public string? AnswerStartColumnName { get; set; } = "AnswerStart";
     /// <summary>Context tokens shared by consecutive windows of a context longer than one window (BERT's doc stride).</summary>
