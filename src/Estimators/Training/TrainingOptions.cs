@@ -60,6 +60,14 @@ public abstract class TrainingOptions
     /// <summary>Log a progress line every this many steps.</summary>
     public int LogEvery { get; set; } = 50;
     /// <summary>
+    /// Also write the run's log to this file as JSON lines, one per logged step (every
+    /// <see cref="LogEvery"/> steps, each validation and the last step): step, epoch, loss, learning rate,
+    /// tokens/s, elapsed seconds and the validation's loss, perplexity and accuracy when there is one,
+    /// for plotting or comparing runs. A new run replaces the file; a resumed run (<see cref="Resume"/>)
+    /// appends to it. Null (the default): no file.
+    /// </summary>
+    public string? RunLogPath { get; set; }
+    /// <summary>
     /// "auto" (CUDA when available, else CPU), "cpu", "cuda" or "cuda:N". Null (the default) follows
     /// the MLContext, as ML.NET's GPU trainers do: <c>MLContext.GpuDeviceId</c> set trains on that GPU
     /// (on the CPU when it is unusable and <c>MLContext.FallbackToCpu</c> is true, else an error); unset, on the CPU.
@@ -88,7 +96,8 @@ public abstract class TrainingOptions
             Schedule = new LearningRateSchedule(Schedule, warmup, run, FinalLearningRateRatio),
             EvaluateEvery = EvaluateEvery, EvaluateAtStart = EvaluateEvery > 0, Patience = Patience, BestBy = BestBy, CheckpointDirectory = CheckpointDirectory,
             CheckpointEvery = CheckpointEvery, Resume = Resume, TimeBudget = TimeBudget, ReportEvery = 1,
-            Seed = seed, Progress = new ProgressLog(channel, Progress, LogEvery), Cancellation = Cancellation,
+            Seed = seed, Progress = new ProgressLog(channel, Progress, LogEvery, RunLogPath is null ? null : new RunLog(RunLogPath, append: Resume)),
+            Cancellation = Cancellation,
         };
     }
 
