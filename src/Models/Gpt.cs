@@ -150,8 +150,8 @@ public sealed class GptBody : nn.Module<Tensor, Tensor>
 /// </summary>
 public sealed class GptLanguageModel : nn.Module<Tensor, Tensor>
 {
-    /// <summary>Target id that the loss skips (padding, or positions without a next token).</summary>
-    public const long IgnoreIndex = -100;
+    /// <summary>Target id that the loss skips (padding, or positions without a next token): the encoder heads' <see cref="Heads.IgnoreIndex"/>.</summary>
+    public const long IgnoreIndex = Heads.IgnoreIndex;
 
     private readonly GptBody transformer;
     private readonly LoraLinear? lm_head; // only without weight tying

@@ -26,6 +26,9 @@ public sealed class TextClassifierOptions : FineTuningOptions
     /// <summary>Confidence needed to pseudo-label an unlabelled row.</summary>
     public double PseudoLabelThreshold { get; set; } = 0.95;
 
+    /// <summary>Loss, accuracy, F1 (positive class, or macro for multiclass) and AUC (binary only).</summary>
+    private protected override BestBy[] BestByChoices => [BestBy.Loss, BestBy.Accuracy, BestBy.F1, BestBy.Auc];
+
     internal override void Validate()
     {
         base.Validate();

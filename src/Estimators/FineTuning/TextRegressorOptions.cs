@@ -15,12 +15,13 @@ public sealed class TextRegressorOptions : FineTuningOptions
     /// <summary>How the sequence becomes one vector: Mean (the default) or FirstToken, as for the classifiers.</summary>
     public Pooling Pooling { get; set; } = Pooling.Mean;
 
+    /// <summary>A regressor's validation measures squared error only.</summary>
+    private protected override BestBy[] BestByChoices => [BestBy.Loss];
+
     internal override void Validate()
     {
         base.Validate();
         if (BalanceClasses)
             throw new ArgumentException("BalanceClasses weights classes, and a regressor has none: leave it false.", nameof(BalanceClasses));
-        if (BestBy == BestBy.Accuracy)
-            throw new ArgumentException("BestBy.Accuracy: a regressor's validation measures squared error, not accuracy; use BestBy.Loss.", nameof(BestBy));
     }
 }

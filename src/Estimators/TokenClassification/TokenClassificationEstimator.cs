@@ -77,7 +77,11 @@ public sealed class TokenClassificationEstimator : IEstimator<TokenClassificatio
         var weights = _options.BalanceClasses
             ? FineTuningRun.InverseFrequency(train.SelectMany(r => r.Labels).Where(l => l >= 0), tagNames.Length)
             : null;
-        using var task = new TokenClassificationTask(model, train, validation, tokenizer.PadId, maxLength, _options.BatchSize, seed, weights, _options.L2SP, _options.AdversarialEpsilon);
+        // Validation's F1 is seqeval's micro entity F1 over the validation words, as the evaluator computes it.
+        double EntityF1(IReadOnlyList<(int[] Gold, int[] Predicted)> rows) => EntityMetrics.Compute(rows.Select(r =>
+            ((IReadOnlyList<string>)r.Gold.Select(i => tagNames[i]).ToArray(), (IReadOnlyList<string>)r.Predicted.Select(i => tagNames[i]).ToArray()))).Micro.F1;
+        using var task = new TokenClassificationTask(model, train, validation, tokenizer.PadId, maxLength, _options.BatchSize, seed, weights,
+            _options.L2SP, _options.AdversarialEpsilon, EntityF1);
         var result = FineTuningRun.Train(task, task.BatchesPerEpoch, config.Layers, _options, seed, channel);
         Adapters.Merge(model);
         model.eval();

@@ -19,4 +19,7 @@ public sealed class TokenClassifierOptions : FineTuningOptions
     public string PredictionColumnName { get; set; } = "PredictedLabel";
 
     internal string WordIdsColumn => WordIdsColumnName ?? TokenColumnName + ".WordIds";
+
+    /// <summary>Loss, tag accuracy and entity-level F1 (seqeval's micro F1, as <c>EvaluateEntities</c> computes it).</summary>
+    private protected override BestBy[] BestByChoices => [BestBy.Loss, BestBy.Accuracy, BestBy.F1];
 }

@@ -101,8 +101,13 @@ public abstract class TrainingOptions
         };
     }
 
+    /// <summary>The <see cref="BestBy"/> choices this trainer's validation reports.</summary>
+    private protected virtual BestBy[] BestByChoices => [BestBy.Loss, BestBy.Accuracy];
+
     internal virtual void Validate()
     {
+        if (!BestByChoices.Contains(BestBy))
+            throw new ArgumentException($"BestBy.{BestBy}: this trainer's validation does not measure it; choose {string.Join(" or ", BestByChoices.Select(b => $"BestBy.{b}"))}.", nameof(BestBy));
         OptionChecks.Require(MaxSteps > 0, nameof(MaxSteps), MaxSteps, "must be positive");
         OptionChecks.Require(BatchSize > 0, nameof(BatchSize), BatchSize, "must be positive");
         OptionChecks.Require(AccumulationSteps > 0, nameof(AccumulationSteps), AccumulationSteps, "must be positive");

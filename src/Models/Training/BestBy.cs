@@ -7,4 +7,8 @@ public enum BestBy
     Loss,
     /// <summary>Highest validation accuracy (tasks whose metric follows accuracy more than loss, e.g. tagging).</summary>
     Accuracy,
+    /// <summary>Highest validation F1: the positive class's for binary classifiers, macro-averaged for multiclass, entity-level (seqeval's) for the tagger.</summary>
+    F1,
+    /// <summary>Highest validation area under the ROC curve (binary classifiers).</summary>
+    Auc,
 }

@@ -11,7 +11,8 @@ public sealed record LabelledSequence(int[] Ids, int[]? Segments, int Label);
 /// <summary>
 /// Fine-tuning of <see cref="BertForSequenceClassification"/>: epochs over the training rows in a
 /// seeded order (each epoch reshuffled), cross-entropy with optional class weights, and optional
-/// L2-SP regularisation (<see cref="L2SPPenalty"/>). Validation reports loss and accuracy.
+/// L2-SP regularisation (<see cref="L2SPPenalty"/>). Validation reports loss, accuracy and F1 (the
+/// positive class's for two classes, macro for more), and AUC for two classes.
 /// </summary>
 public sealed class SequenceClassificationTask : ITrainingTask, IDisposable
 {
@@ -73,15 +74,23 @@ public sealed class SequenceClassificationTask : ITrainingTask, IDisposable
         if (_validation.Count == 0) return null;
         using var _ = no_grad();
         _model.eval();
-        double loss = 0, correct = 0;
+        double loss = 0;
+        var predicted = new List<int>();
+        var positive = new List<double>();
         foreach (var chunk in _validation.Chunk(BatchSize))
         {
             using var scope = NewDisposeScope();
             var (logits, labels, _) = Forward(chunk);
             loss += F.cross_entropy(logits, labels, _classWeights).item<float>() * chunk.Length;
-            correct += logits.argmax(-1).eq(labels).sum().item<long>();
+            predicted.AddRange(logits.argmax(-1).cpu().data<long>().ToArray().Select(p => (int)p));
+            if (logits.shape[1] == 2) positive.AddRange(F.softmax(logits, -1)[.., 1].cpu().data<float>().ToArray().Select(p => (double)p));
         }
-        return new ValidationResult(step, loss / _validation.Count, correct / _validation.Count);
+        var gold = _validation.Select(r => r.Label).ToList();
+        var accuracy = gold.Zip(predicted).Count(p => p.First == p.Second) / (double)gold.Count;
+        // Binary: the positive class's F1 and the AUC of its probability; multiclass: macro F1.
+        return _model.Labels == 2
+            ? new ValidationResult(step, loss / _validation.Count, accuracy, F1: ClassificationScores.BinaryF1(gold, predicted), Auc: ClassificationScores.Auc(gold, positive))
+            : new ValidationResult(step, loss / _validation.Count, accuracy, F1: ClassificationScores.MacroF1(gold, predicted));
     }
 
     /// <summary>Class logits (B, C) of rows, with their labels and real-token count.</summary>

@@ -26,15 +26,20 @@ public sealed class TokenClassificationTask : ITrainingTask, IDisposable
     private readonly Device _device;
     private readonly int _padId;
     private readonly int _maxLength;
+    private readonly Func<IReadOnlyList<(int[] Gold, int[] Predicted)>, double>? _entityF1;
 
     /// <summary>
     /// Creates the task. <paramref name="l2sp"/> is lambda of L2-SP (0: off); <paramref name="adversarialEpsilon"/>
-    /// the size of FGM's perturbation of the word embeddings (0: off, see <see cref="AdversarialEmbeddings"/>).
+    /// the size of FGM's perturbation of the word embeddings (0: off, see <see cref="AdversarialEmbeddings"/>);
+    /// <paramref name="entityF1"/> scores each validation row's gold and predicted tag ids (at the labelled
+    /// positions) as validation's F1, e.g. entity-level F1 by the tags' names.
     /// </summary>
     public TokenClassificationTask(BertForTokenClassification model, IReadOnlyList<TaggedSequence> train,
         IReadOnlyList<TaggedSequence> validation, int padId, int maxLength, int batchSize, int seed,
-        float[]? tagWeights = null, double l2sp = 0, double adversarialEpsilon = 0)
+        float[]? tagWeights = null, double l2sp = 0, double adversarialEpsilon = 0,
+        Func<IReadOnlyList<(int[] Gold, int[] Predicted)>, double>? entityF1 = null)
     {
+        _entityF1 = entityF1;
         _adversarial = new AdversarialEmbeddings(model.Bert.WordEmbeddings.weight!, adversarialEpsilon);
         if (train.Count == 0) throw new ArgumentException("There are no training rows.", nameof(train));
         (_model, _train, _validation, _padId, _maxLength) = (model, train, validation, padId, maxLength);
@@ -69,6 +74,7 @@ public sealed class TokenClassificationTask : ITrainingTask, IDisposable
         using var _ = no_grad();
         _model.eval();
         double loss = 0, correct = 0, labelled = 0;
+        var rows = new List<(int[] Gold, int[] Predicted)>();
         foreach (var chunk in _validation.Chunk(_batches.BatchSize))
         {
             using var scope = NewDisposeScope();
@@ -77,10 +83,25 @@ public sealed class TokenClassificationTask : ITrainingTask, IDisposable
             var n = counted.sum().item<long>();
             if (n == 0) continue;
             loss += BertForTokenClassification.Loss(logits, labels, _tagWeights).item<float>() * n;
-            correct += logits.argmax(-1).eq(labels).logical_and(counted).sum().item<long>();
+            var predicted = logits.argmax(-1);
+            correct += predicted.eq(labels).logical_and(counted).sum().item<long>();
             labelled += n;
+            if (_entityF1 is not null) rows.AddRange(LabelledTags(chunk, predicted));
         }
-        return labelled == 0 ? null : new ValidationResult(step, loss / labelled, correct / labelled);
+        if (labelled == 0) return null;
+        return new ValidationResult(step, loss / labelled, correct / labelled, F1: _entityF1?.Invoke(rows));
+    }
+
+    // Each row's gold and predicted tag ids at its labelled positions (those the model saw).
+    private static IEnumerable<(int[] Gold, int[] Predicted)> LabelledTags(IReadOnlyList<TaggedSequence> rows, Tensor predicted)
+    {
+        var width = (int)predicted.shape[1];
+        var flat = predicted.cpu().data<long>().ToArray();
+        for (var r = 0; r < rows.Count; r++)
+        {
+            var positions = Enumerable.Range(0, Math.Min(width, rows[r].Labels.Length)).Where(t => rows[r].Labels[t] != Heads.IgnoreIndex).ToArray();
+            yield return (positions.Select(t => rows[r].Labels[t]).ToArray(), positions.Select(t => (int)flat[r * width + t]).ToArray());
+        }
     }
 
     private (Tensor Logits, Tensor Labels, long Tokens) Forward(IReadOnlyList<TaggedSequence> rows)

@@ -143,10 +143,13 @@ public static class TrainingLoop
         return new TrainingResult(state.Step, reason, reports, validations, best, clock.Elapsed);
     }
 
-    // Lower is better: the loss, or minus the accuracy.
+    // Lower is better: the loss, or minus the accuracy, F1 or AUC.
     private static double Score(ValidationResult validation, BestBy by) => by switch
     {
         BestBy.Accuracy => -(validation.Accuracy ?? throw new InvalidOperationException("Selecting the best step by accuracy, but the task's validation reports no accuracy.")),
+        BestBy.F1 => -(validation.F1 ?? throw new InvalidOperationException("Selecting the best step by F1, but the task's validation reports no F1.")),
+        // A validation set of one class has no AUC (NaN): it never counts as an improvement.
+        BestBy.Auc => -(validation.Auc is double auc ? (double.IsNaN(auc) ? double.NegativeInfinity : auc) : throw new InvalidOperationException("Selecting the best step by AUC, but the task's validation reports no AUC.")),
         _ => validation.Loss,
     };
 

@@ -25,7 +25,9 @@ public sealed record TrainingProgress(
 /// <param name="Loss">Mean validation loss (nats per predicted token for language models).</param>
 /// <param name="Accuracy">Fraction of predicted tokens (or examples) that were right, if the task measures it.</param>
 /// <param name="PairAccuracy">Fraction of sentence pairs classified right, when masked-LM trains with a sentence-pair objective.</param>
-public sealed record ValidationResult(int Step, double Loss, double? Accuracy = null, double? PairAccuracy = null)
+/// <param name="F1">The task's F1, when it has one: the positive class's (binary classifier), macro-averaged over classes (multiclass), entity-level (tagger).</param>
+/// <param name="Auc">Area under the ROC curve (binary classifier).</param>
+public sealed record ValidationResult(int Step, double Loss, double? Accuracy = null, double? PairAccuracy = null, double? F1 = null, double? Auc = null)
 {
     /// <summary>exp(loss): the perplexity of a language model.</summary>
     public double Perplexity => Math.Exp(Loss);
@@ -33,5 +35,5 @@ public sealed record ValidationResult(int Step, double Loss, double? Accuracy = 
     /// <inheritdoc/>
     public override string ToString() =>
         $"validation loss {Loss:F4} perplexity {Perplexity:F2}" + (Accuracy is double a ? $" accuracy {a:P2}" : "") +
-        (PairAccuracy is double p ? $" sentence pairs {p:P2}" : "");
+        (PairAccuracy is double p ? $" sentence pairs {p:P2}" : "") + (F1 is double f ? $" F1 {f:F4}" : "") + (Auc is double auc ? $" AUC {auc:F4}" : "");
 }

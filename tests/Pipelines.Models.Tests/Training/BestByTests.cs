@@ -7,11 +7,13 @@ namespace Pipelines.Models.Tests.Training;
 [TestClass]
 public sealed class BestByTests
 {
-    // A task whose validations are scripted: loss is best at step 2, accuracy at step 3.
+    // A task whose validations are scripted: loss is best at step 2, accuracy at step 3, F1 at step 4,
+    // AUC at step 5 (step 1's NaN AUC, a validation set of one class, never counts as best).
     private sealed class ScriptedTask : ITrainingTask
     {
         private readonly nn.Module<Tensor, Tensor> _model = nn.Linear(2, 1);
-        private static readonly (double Loss, double Accuracy)[] Script = [(1.0, 0.5), (0.9, 0.4), (1.1, 0.7), (1.2, 0.6), (1.3, 0.6)];
+        private static readonly (double Loss, double Accuracy, double F1, double Auc)[] Script =
+            [(1.0, 0.5, 0.2, double.NaN), (0.9, 0.4, 0.3, 0.6), (1.1, 0.7, 0.1, 0.7), (1.2, 0.6, 0.5, 0.65), (1.3, 0.6, 0.4, 0.8)];
 
         public nn.Module Model => _model;
         public long TrainingExamples => 4;
@@ -19,7 +21,8 @@ public sealed class BestByTests
         public (Tensor Loss, int Examples, long Tokens) Step(long draw, Random random) =>
             (_model.forward(ones(4, 2)).pow(2).mean(), 4, 4);
 
-        public ValidationResult? Validate(int step) => new(step, Script[step - 1].Loss, Script[step - 1].Accuracy);
+        public ValidationResult? Validate(int step) =>
+            new(step, Script[step - 1].Loss, Script[step - 1].Accuracy, F1: Script[step - 1].F1, Auc: Script[step - 1].Auc);
 
         public float Weight => _model.parameters().First().data<float>()[0];
     }
@@ -43,6 +46,10 @@ public sealed class BestByTests
         random.manual_seed(1);
         var byAccuracy = Run(new ScriptedTask(), BestBy.Accuracy);
         Assert.AreEqual(3, byAccuracy.Best!.Step);
+        random.manual_seed(1);
+        Assert.AreEqual(4, Run(new ScriptedTask(), BestBy.F1).Best!.Step);
+        random.manual_seed(1);
+        Assert.AreEqual(5, Run(new ScriptedTask(), BestBy.Auc).Best!.Step);
     }
 
     [TestMethod]
