@@ -36,6 +36,8 @@ internal sealed class RunLog
             line["validation_perplexity"] = validation.Perplexity;
             if (validation.Accuracy is double accuracy) line["validation_accuracy"] = accuracy;
             if (validation.PairAccuracy is double pairs) line["validation_pair_accuracy"] = pairs;
+            if (validation.F1 is double f1) line["validation_f1"] = f1;
+            if (validation.Auc is double auc) line["validation_auc"] = auc;
         }
         File.AppendAllText(_path, JsonSerializer.Serialize(line, Json) + "\n");
     }

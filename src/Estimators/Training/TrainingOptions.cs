@@ -62,7 +62,7 @@ public abstract class TrainingOptions
     /// <summary>
     /// Also write the run's log to this file as JSON lines, one per logged step (every
     /// <see cref="LogEvery"/> steps, each validation and the last step): step, epoch, loss, learning rate,
-    /// tokens/s, elapsed seconds and the validation's loss, perplexity and accuracy when there is one,
+    /// tokens/s, elapsed seconds and the validation's loss, perplexity, accuracy, F1 and AUC (those it measures) when there is one,
     /// for plotting or comparing runs. A new run replaces the file; a resumed run (<see cref="Resume"/>)
     /// appends to it. Null (the default): no file.
     /// </summary>
