@@ -14,6 +14,7 @@ public sealed class BestByMetricTests
     [TestMethod]
     public void TheBinaryClassifierSelectsByF1OrAucFromItsValidations()
     {
+        var log = Path.Combine(Path.GetTempPath(), $"bestby-{Guid.NewGuid():N}.jsonl");
         foreach (var by in new[] { BestBy.F1, BestBy.Auc })
         {
             var ml = new MLContext(seed: 1);
@@ -21,7 +22,7 @@ public sealed class BestByMetricTests
                 .Append(ml.BinaryClassification.Trainers.TransformerClassifier(new TextClassifierOptions
                 {
                     Tokenizer = TinyModels.Tokenizer, Layers = 1, Hidden = 16, Heads = 2, MaxLength = 24, MaxEpoch = 4, BatchSize = 16,
-                    LearningRate = 2e-3, Device = "cpu", Seed = 1, ValidationFraction = 0.3, EvaluateEvery = 3, BestBy = by,
+                    LearningRate = 2e-3, Device = "cpu", Seed = 1, ValidationFraction = 0.3, EvaluateEvery = 3, BestBy = by, RunLogPath = log,
                 }))
                 .Fit(TinyModels.Data(ml));
             var validations = model.LastTransformer.Training!.Validations.Where(v => v.Step > 0).ToList();
@@ -30,6 +31,10 @@ public sealed class BestByMetricTests
             var best = model.LastTransformer.Training.Best!;
             Assert.AreEqual(by == BestBy.F1 ? validations.Max(v => v.F1) : validations.Max(v => v.Auc), by == BestBy.F1 ? best.F1 : best.Auc, $"best by {by}");
         }
+        // The run log carries them too.
+        var logged = File.ReadAllLines(log).Where(l => l.Contains("validation_loss")).ToList();
+        File.Delete(log);
+        Assert.IsTrue(logged.Count > 0 && logged.All(l => l.Contains("\"validation_f1\"") && l.Contains("\"validation_auc\"")), string.Join("\n", logged));
     }
 
     [TestMethod]
