@@ -105,7 +105,7 @@ public sealed class TextClassificationTransformer : ModelTransformerBase<BertFor
         Mapper(schema, new Scoring(this, schema), batchInput);
 
     private sealed class Scoring(TextClassificationTransformer parent, DataViewSchema schema)
-        : SequenceScoring<float[]>(parent.Model, schema, parent._tokenColumn, parent._segmentColumn, parent._padId, parent._maxLength, parent.Device)
+        : SequenceScoring<float[]>(parent, schema, parent._tokenColumn, parent._segmentColumn, parent._padId, parent._maxLength)
     {
         public override DataViewSchema.DetachedColumn[] OutputColumns
         {

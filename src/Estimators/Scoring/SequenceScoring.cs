@@ -13,8 +13,8 @@ internal sealed record SequenceInput(int[] Tokens, int[]? Segments);
 /// optional segment columns and runs the model's forward pass over a batch; subclasses say what
 /// the outputs (B, Labels) become.
 /// </summary>
-internal abstract class SequenceScoring<TResult>(BertForSequenceClassification model, DataViewSchema schema, string tokenColumn,
-    string? segmentColumn, long padId, int maxLength, Device device) : RowScoring<SequenceInput, TResult>
+internal abstract class SequenceScoring<TResult>(ModelTransformerBase<BertForSequenceClassification> owner, DataViewSchema schema, string tokenColumn,
+    string? segmentColumn, long padId, int maxLength) : RowScoring<SequenceInput, TResult>
 {
     private readonly int _tokens = TokenSequences.CheckColumn(schema, tokenColumn).Index;
     private readonly int? _segments = segmentColumn is null ? null : TokenSequences.CheckColumn(schema, segmentColumn).Index;
@@ -46,6 +46,9 @@ internal abstract class SequenceScoring<TResult>(BertForSequenceClassification m
         var scored = Enumerable.Range(0, rows.Count).Where(i => rows[i].Tokens.Length > 0).ToArray();
         foreach (var i in Enumerable.Range(0, rows.Count).Except(scored)) results[i] = (float[])empty.Clone();
         if (scored.Length == 0) return results;
+        // The model is read from its owner at each batch, so that a disposed transformer refuses by name.
+        var model = owner.Model;
+        var device = model.parameters().First().device;
         using var scope = NewDisposeScope();
         using var _ = no_grad();
         var tokens = scored.Select(i => TokenBatch.Cut(rows[i].Tokens, maxLength)).ToArray();
