@@ -183,6 +183,17 @@ public sealed class QuestionAnsweringTests
     }
 
     [TestMethod]
+    public void HeadOnlyTrainsTheSpanHeadAlone()
+    {
+        var ml = new MLContext(seed: 1);
+        var messages = new List<string>();
+        ml.Log += (_, e) => { lock (messages) messages.Add(e.Message); };
+        ml.QuestionAnswering.FineTune(Options(o => (o.Strategy, o.MaxEpoch) = (FineTuneStrategy.HeadOnly, 1))).Fit(ml.Data.LoadFromEnumerable(Rows(32, 1)));
+        // qa_outputs: 32 x 2 weights and 2 biases; the encoder is frozen.
+        Assert.IsTrue(messages.Any(m => m.Contains("Trainable parameters: 66 of")), string.Join("\n", messages.Where(m => m.Contains("Trainable"))));
+    }
+
+    [TestMethod]
     public void WithAllowNoAnswerAnEmptyAnswerIsLearntAsNoAnswer()
     {
         var ml = new MLContext(seed: 1);
