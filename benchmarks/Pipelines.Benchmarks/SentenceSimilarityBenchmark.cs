@@ -186,19 +186,6 @@ public static class Correlation
     }
 
     /// <summary>Spearman's rho: Pearson's r of the ranks, tied values sharing their mean rank.</summary>
-    public static double Spearman(IReadOnlyList<double> x, IReadOnlyList<double> y) => Pearson(Ranks(x), Ranks(y));
-
-    private static double[] Ranks(IReadOnlyList<double> values)
-    {
-        var order = Enumerable.Range(0, values.Count).OrderBy(i => values[i]).ToArray();
-        var ranks = new double[values.Count];
-        for (var start = 0; start < order.Length;)
-        {
-            var end = start;
-            while (end + 1 < order.Length && values[order[end + 1]] == values[order[start]]) end++;
-            for (var k = start; k <= end; k++) ranks[order[k]] = (start + end) / 2.0 + 1;
-            start = end + 1;
-        }
-        return ranks;
-    }
+    public static double Spearman(IReadOnlyList<double> x, IReadOnlyList<double> y) =>
+        Pearson(Pipelines.Models.Training.ClassificationScores.AverageRanks(x), Pipelines.Models.Training.ClassificationScores.AverageRanks(y));
 }

@@ -56,7 +56,10 @@ internal sealed record TokenColumn(string Name, TextTokenizer Tokenizer, int Max
     /// What a checkpoint of a model trained on this column must match to be resumed: the
     /// architecture and the tokenizer (a tokenizer of the same size would otherwise load silently).
     /// </summary>
-    public string CheckpointIdentity(TransformerConfig config) => $"{config.ToJson()}\ntokenizer {Tokenizer.Fingerprint}";
+    public string CheckpointIdentity(TransformerConfig config) => CheckpointIdentity(config, Tokenizer);
+
+    /// <summary>As <see cref="CheckpointIdentity(TransformerConfig)"/>, for a model trained on text tokenized by <paramref name="tokenizer"/>.</summary>
+    public static string CheckpointIdentity(TransformerConfig config, TextTokenizer tokenizer) => $"{config.ToJson()}\ntokenizer {tokenizer.Fingerprint}";
 
     /// <summary>The Tokenizer option of the options type <paramref name="options"/>, as messages name it.</summary>
     public static string TokenizerOption(string options) => $"{options}.Tokenizer";

@@ -65,8 +65,7 @@ public sealed class TextGenerationEstimator : IEstimator<TextGenerationTransform
         channel.Info($"Fine-tuning on {train.Count:N0} prompt -> response rows ({task.BatchesPerEpoch} batches an epoch), validating on {validation.Count:N0}.");
         var parameters = model.parameters().ToList();
         using var optimizer = Optimizers.AdamW(parameters, _options.LearningRate, _options.WeightDecay, _options.Beta1, _options.Beta2);
-        // Resuming checks the checkpoint against this: the architecture and the tokenizer.
-        var result = TrainingLoop.Run(task, optimizer, parameters, _options.ToLoopOptions(seed, channel), configJson: $"{config.ToJson()}\ntokenizer {tokenizer.Fingerprint}");
+        var result = TrainingLoop.Run(task, optimizer, parameters, _options.ToLoopOptions(seed, channel), configJson: TokenColumn.CheckpointIdentity(config, tokenizer));
         model.eval();
         channel.Info($"Fine-tuning ended after {result.Steps} steps ({result.Reason}) in {result.Elapsed:hh\\:mm\\:ss}" +
                      (result.Best is null ? "" : $"; best {result.Best}"));

@@ -16,19 +16,26 @@ public static class ClassificationScores
     /// </summary>
     public static double Auc(IReadOnlyList<int> gold, IReadOnlyList<double> scores)
     {
-        var order = Enumerable.Range(0, scores.Count).OrderBy(i => scores[i]).ToArray();
-        var ranks = new double[scores.Count];
-        for (var start = 0; start < order.Length;)
-        {
-            var end = start;
-            while (end + 1 < order.Length && scores[order[end + 1]] == scores[order[start]]) end++;
-            for (var k = start; k <= end; k++) ranks[order[k]] = (start + end) / 2.0 + 1;
-            start = end + 1;
-        }
+        var ranks = AverageRanks(scores);
         double positives = gold.Count(g => g == 1), negatives = gold.Count - positives;
         if (positives == 0 || negatives == 0) return double.NaN;
         var rankSum = Enumerable.Range(0, gold.Count).Where(i => gold[i] == 1).Sum(i => ranks[i]);
         return (rankSum - positives * (positives + 1) / 2) / (positives * negatives);
+    }
+
+    /// <summary>Each value's rank from 1 (smallest) up, tied values sharing their mean rank (as Mann-Whitney and Spearman use them).</summary>
+    public static double[] AverageRanks(IReadOnlyList<double> values)
+    {
+        var order = Enumerable.Range(0, values.Count).OrderBy(i => values[i]).ToArray();
+        var ranks = new double[values.Count];
+        for (var start = 0; start < order.Length;)
+        {
+            var end = start;
+            while (end + 1 < order.Length && values[order[end + 1]] == values[order[start]]) end++;
+            for (var k = start; k <= end; k++) ranks[order[k]] = (start + end) / 2.0 + 1;
+            start = end + 1;
+        }
+        return ranks;
     }
 
     private static double F1(IReadOnlyList<int> gold, IReadOnlyList<int> predicted, int positive)

@@ -15,10 +15,11 @@ public sealed record PromptResponse(int[] Prompt, int[] Response);
 public sealed class PromptResponseTask : ITrainingTask
 {
     private readonly GptLanguageModel _model;
-    private readonly IReadOnlyList<(long[] Inputs, long[] Targets)> _train;
-    private readonly IReadOnlyList<(long[] Inputs, long[] Targets)> _validation;
+    private readonly IReadOnlyList<(int[] Inputs, int[] Targets)> _train;
+    private readonly IReadOnlyList<(int[] Inputs, int[] Targets)> _validation;
     private readonly EpochBatches _batches;
     private readonly int _padId;
+    private readonly int _blockSize;
     private readonly Device _device;
 
     /// <summary>Creates the task; rows longer than <paramref name="blockSize"/> + 1 tokens are cut as <see cref="Layout"/> says.</summary>
@@ -30,7 +31,7 @@ public sealed class PromptResponseTask : ITrainingTask
         _train = train.Select(r => Layout(r, separatorId, blockSize)).ToList();
         _validation = validation.Select(r => Layout(r, separatorId, blockSize)).ToList();
         _batches = new EpochBatches(train.Count, batchSize, seed);
-        _padId = padId;
+        (_padId, _blockSize) = (padId, blockSize);
         _device = model.parameters().First().device;
     }
 
@@ -48,14 +49,14 @@ public sealed class PromptResponseTask : ITrainingTask
     /// <paramref name="blockSize"/> + 1 tokens the prompt keeps its beginning and loses its end
     /// (the response is cut only when it alone is too long).
     /// </summary>
-    public static (long[] Inputs, long[] Targets) Layout(PromptResponse row, int separatorId, int blockSize)
+    public static (int[] Inputs, int[] Targets) Layout(PromptResponse row, int separatorId, int blockSize)
     {
         var response = row.Response.Take(blockSize - 1).ToArray();
         var prompt = row.Prompt.Take(Math.Max(0, blockSize - 1 - response.Length)).ToArray();
-        long[] sequence = [.. prompt.Select(i => (long)i), separatorId, .. response.Select(i => (long)i), separatorId];
+        int[] sequence = [.. prompt, separatorId, .. response, separatorId];
         var targets = sequence[1..];
         // Position i predicts token i + 1; the first token worth predicting is the response's first, at prompt.Length + 1.
-        for (var i = 0; i < prompt.Length; i++) targets[i] = GptLanguageModel.IgnoreIndex;
+        for (var i = 0; i < prompt.Length; i++) targets[i] = (int)GptLanguageModel.IgnoreIndex;
         return (sequence[..^1], targets);
     }
 
@@ -89,16 +90,9 @@ public sealed class PromptResponseTask : ITrainingTask
     }
 
     // Right padding: causal attention never lets a real position see the padding after it, and padded targets are ignored.
-    private (Tensor Inputs, Tensor Targets) Pad(IReadOnlyList<(long[] Inputs, long[] Targets)> rows)
+    private (Tensor Inputs, Tensor Targets) Pad(IReadOnlyList<(int[] Inputs, int[] Targets)> rows)
     {
-        var length = rows.Max(r => r.Inputs.Length);
-        var inputs = new long[rows.Count * length];
-        var targets = new long[rows.Count * length];
-        for (var b = 0; b < rows.Count; b++)
-            for (var t = 0; t < length; t++)
-                (inputs[b * length + t], targets[b * length + t]) = t < rows[b].Inputs.Length
-                    ? (rows[b].Inputs[t], rows[b].Targets[t])
-                    : (_padId, GptLanguageModel.IgnoreIndex);
-        return (tensor(inputs, [rows.Count, length]).to(_device), tensor(targets, [rows.Count, length]).to(_device));
+        var (inputs, _) = Batching.Pad(rows.Select(r => r.Inputs).ToList(), _padId, _blockSize, _device);
+        return (inputs, Batching.PadLabels(rows.Select(r => r.Targets).ToList(), inputs.shape[1], _device));
     }
 }

@@ -52,13 +52,13 @@ public sealed class TextGeneratorTests
     public void LayoutCountsOnlyTheResponseAndItsClosingSeparator()
     {
         var (inputs, targets) = PromptResponseTask.Layout(new PromptResponse([5, 6], [7]), separatorId: 99, blockSize: 10);
-        CollectionAssert.AreEqual(new long[] { 5, 6, 99, 7 }, inputs);
-        CollectionAssert.AreEqual(new long[] { -100, -100, 7, 99 }, targets);
+        CollectionAssert.AreEqual(new[] { 5, 6, 99, 7 }, inputs);
+        CollectionAssert.AreEqual(new[] { -100, -100, 7, 99 }, targets);
 
         // Too long for a block of 6: the response stays whole, the prompt keeps its beginning.
         (inputs, targets) = PromptResponseTask.Layout(new PromptResponse([1, 2, 3, 4, 5, 6, 7, 8], [40, 41]), separatorId: 99, blockSize: 6);
-        CollectionAssert.AreEqual(new long[] { 1, 2, 3, 99, 40, 41 }, inputs);
-        CollectionAssert.AreEqual(new long[] { -100, -100, -100, 40, 41, 99 }, targets);
+        CollectionAssert.AreEqual(new[] { 1, 2, 3, 99, 40, 41 }, inputs);
+        CollectionAssert.AreEqual(new[] { -100, -100, -100, 40, 41, 99 }, targets);
     }
 
     [TestMethod]
