@@ -125,7 +125,8 @@ internal static class FineTuningRun
     /// Trains <paramref name="task"/> for the options' epochs (or MaxSteps), validating once per epoch
     /// unless EvaluateEvery says otherwise, with AdamW (layer-wise decay when asked).
     /// </summary>
-    public static TrainingResult Train(ITrainingTask task, int batchesPerEpoch, int layers, FineTuningOptions options, int seed, IChannel channel)
+    public static TrainingResult Train(ITrainingTask task, int batchesPerEpoch, int layers, FineTuningOptions options, int seed, IChannel channel,
+        bool continueRunLog = false)
     {
         var model = task.Model;
         var epochs = options.Epochs(batchesPerEpoch);
@@ -136,7 +137,7 @@ internal static class FineTuningRun
         using var optimizer = options.LayerDecay < 1
             ? Optimizers.AdamWWithLayerDecay(model, layers, options.LearningRate, options.LayerDecay, options.WeightDecay, options.Beta1, options.Beta2)
             : Optimizers.AdamW(parameters, options.LearningRate, options.WeightDecay, options.Beta1, options.Beta2);
-        var loop = options.ToLoopOptions(seed, channel, steps) with { EvaluateEvery = evaluateEvery };
+        var loop = options.ToLoopOptions(seed, channel, steps, continueRunLog) with { EvaluateEvery = evaluateEvery };
         // Resuming checks the checkpoint against this: every parameter's name and shape (encoder, head, adapters).
         var architecture = string.Join(";", model.named_parameters().Select(p => $"{p.name}:{string.Join('x', p.parameter.shape)}:{p.parameter.requires_grad}"));
         var result = TrainingLoop.Run(task, optimizer, parameters, loop, configJson: architecture);

@@ -80,13 +80,13 @@ public sealed class TextClassificationEstimator : IEstimator<TextClassificationT
 
         var (train, validation) = Split(rows.Labelled, tokens, maxLength, seed, channel);
         var weights = _options.BalanceClasses ? FineTuningRun.InverseFrequency(train.Select(r => r.Label), rows.Classes) : null;
-        var result = Train(model, train, validation, weights, tokenizer.PadId, maxLength, seed, channel);
+        var result = Train(model, train, validation, weights, tokenizer.PadId, maxLength, seed, channel, laterRound: false);
         for (var round = 1; round <= _options.SelfTrainingRounds && rows.Unlabelled.Count > 0; round++)
         {
             var pseudo = PseudoLabel(model, rows.Unlabelled, tokenizer.PadId, maxLength);
             channel.Info($"Self-training round {round}: {pseudo.Count:N0} of {rows.Unlabelled.Count:N0} unlabelled rows pseudo-labelled at probability >= {_options.PseudoLabelThreshold}.");
             if (pseudo.Count == 0) break;
-            result = Train(model, [.. train, .. pseudo], validation, weights, tokenizer.PadId, maxLength, seed + round, channel);
+            result = Train(model, [.. train, .. pseudo], validation, weights, tokenizer.PadId, maxLength, seed + round, channel, laterRound: true);
         }
         Adapters.Merge(model);
         model.eval();
@@ -95,10 +95,10 @@ public sealed class TextClassificationEstimator : IEstimator<TextClassificationT
     }
 
     private TrainingResult Train(BertForSequenceClassification model, List<LabelledSequence> train, List<LabelledSequence> validation,
-        float[]? weights, int padId, int maxLength, int seed, IChannel channel)
+        float[]? weights, int padId, int maxLength, int seed, IChannel channel, bool laterRound)
     {
         using var task = new SequenceClassificationTask(model, train, validation, padId, maxLength, _options.BatchSize, seed, weights, _options.L2SP, _options.AdversarialEpsilon);
-        return FineTuningRun.Train(task, task.BatchesPerEpoch, model.Bert.Config.Layers, _options, seed, channel);
+        return FineTuningRun.Train(task, task.BatchesPerEpoch, model.Bert.Config.Layers, _options, seed, channel, continueRunLog: laterRound);
     }
 
     // A seeded random fraction of the labelled rows, or the separate validation data.

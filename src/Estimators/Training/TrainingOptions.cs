@@ -64,7 +64,7 @@ public abstract class TrainingOptions
     /// <see cref="LogEvery"/> steps, each validation and the last step): step, epoch, loss, learning rate,
     /// tokens/s, elapsed seconds and the validation's loss, perplexity, accuracy, F1 and AUC (those it measures) when there is one,
     /// for plotting or comparing runs. A new run replaces the file; a resumed run (<see cref="Resume"/>)
-    /// appends to it. Null (the default): no file.
+    /// and self-training's later rounds (whose steps count from 1 again) append to it. Null (the default): no file.
     /// </summary>
     public string? RunLogPath { get; set; }
     /// <summary>
@@ -81,8 +81,10 @@ public abstract class TrainingOptions
     /// <summary>
     /// The loop's options for a run of <paramref name="steps"/> (MaxSteps when null), with progress
     /// reported through <paramref name="channel"/>; warns when the warmup outlasts the run.
+    /// <paramref name="continueRunLog"/>: a later training round of the same Fit (self-training), which
+    /// appends to the run log instead of starting it anew.
     /// </summary>
-    internal TrainingLoopOptions ToLoopOptions(int seed, IChannel channel, int? steps = null)
+    internal TrainingLoopOptions ToLoopOptions(int seed, IChannel channel, int? steps = null, bool continueRunLog = false)
     {
         var run = steps ?? MaxSteps;
         var warmup = WarmupSteps >= 0 ? WarmupSteps : run / 10;
@@ -96,7 +98,7 @@ public abstract class TrainingOptions
             Schedule = new LearningRateSchedule(Schedule, warmup, run, FinalLearningRateRatio),
             EvaluateEvery = EvaluateEvery, EvaluateAtStart = EvaluateEvery > 0, Patience = Patience, BestBy = BestBy, CheckpointDirectory = CheckpointDirectory,
             CheckpointEvery = CheckpointEvery, Resume = Resume, TimeBudget = TimeBudget, ReportEvery = 1,
-            Seed = seed, Progress = new ProgressLog(channel, Progress, LogEvery, RunLogPath is null ? null : new RunLog(RunLogPath, append: Resume)),
+            Seed = seed, Progress = new ProgressLog(channel, Progress, LogEvery, RunLogPath is null ? null : new RunLog(RunLogPath, append: Resume || continueRunLog)),
             Cancellation = Cancellation,
         };
     }

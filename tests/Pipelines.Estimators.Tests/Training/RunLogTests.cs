@@ -49,4 +49,29 @@ public sealed class RunLogTests
             Directory.Delete(Path.GetDirectoryName(path)!, recursive: true);
         }
     }
+
+    [TestMethod]
+    public void SelfTrainingRoundsContinueOneLog()
+    {
+        var path = Path.Combine(Path.GetTempPath(), $"runlog-{Guid.NewGuid():N}.jsonl");
+        try
+        {
+            var ml = new MLContext(seed: 1);
+            var mails = TinyModels.Mails.Select((m, i) => new SyntheticMail.Mail { Text = m.Text, Label = m.Label, LabelOrMissing = i % 2 == 0 ? (m.Label ? 1 : 0) : float.NaN }).ToList();
+            ml.Transforms.Text.TokenizeSubwords("Tokens", "Text", TinyModels.Tokenizer, maxLength: 24)
+                .Append(ml.BinaryClassification.Trainers.TransformerClassifier(new TextClassifierOptions
+                {
+                    Tokenizer = TinyModels.Tokenizer, Layers = 1, Hidden = 16, Heads = 2, MaxLength = 24, MaxEpoch = 0, MaxSteps = 3, BatchSize = 16,
+                    Device = "cpu", Seed = 1, ValidationFraction = 0, LogEvery = 1, LabelColumnName = nameof(SyntheticMail.Mail.LabelOrMissing),
+                    SelfTrainingRounds = 1, PseudoLabelThreshold = 0.01, RunLogPath = path,
+                }))
+                .Fit(TinyModels.Data(ml, mails));
+            // Round 0's steps 1-3, then the self-training round's steps 1-3: one log for one Fit.
+            CollectionAssert.AreEqual(new[] { 1, 2, 3, 1, 2, 3 }, File.ReadAllLines(path).Select(l => JsonDocument.Parse(l).RootElement.GetProperty("step").GetInt32()).ToArray());
+        }
+        finally
+        {
+            File.Delete(path);
+        }
+    }
 }
