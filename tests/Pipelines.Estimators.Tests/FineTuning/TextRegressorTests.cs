@@ -104,6 +104,22 @@ public sealed class TextRegressorTests
     }
 
     [TestMethod]
+    public void PoolingIsUsedAndKeptInTheZip()
+    {
+        var ml = new MLContext(seed: 1);
+        var data = ml.Data.LoadFromEnumerable(Rows(64, 1));
+        var test = ml.Data.LoadFromEnumerable(Rows(20, 3));
+        var mean = Fit(ml, data, Options(adjust: o => o.MaxEpoch = 1)).Transform(test).GetColumn<float>("Score").ToArray();
+        var firstModel = Fit(ml, data, Options(adjust: o => (o.MaxEpoch, o.Pooling) = (1, Pipelines.Pooling.FirstToken)));
+        var first = firstModel.Transform(test).GetColumn<float>("Score").ToArray();
+        Assert.IsGreaterThan(1e-3, mean.Zip(first, (a, b) => Math.Abs(a - b)).Max(), "first-token pooling is another model");
+        using var stream = new MemoryStream();
+        ml.Model.Save(firstModel, data.Schema, stream);
+        stream.Position = 0;
+        CollectionAssert.AreEqual(first, ml.Model.Load(stream, out _).Transform(test).GetColumn<float>("Score").ToArray());
+    }
+
+    [TestMethod]
     public void ExportedOnnxGraphGivesTheScores()
     {
         var ml = new MLContext(seed: 1);

@@ -85,6 +85,16 @@ public sealed class TextGeneratorTests
     }
 
     [TestMethod]
+    public void GenerationOptionsAndTheOutputColumnNameAreHonoured()
+    {
+        var ml = new MLContext(seed: 1);
+        var model = ml.TextGeneration.FineTune(Options(o => (o.GeneratedColumnName, o.Generation) = ("Subject", new() { Temperature = 0, MaxNewTokens = 1 })))
+            .Fit(ml.Data.LoadFromEnumerable(Rows(240, 1)));
+        var texts = model.Transform(ml.Data.LoadFromEnumerable(Rows(10, 2))).GetColumn<ReadOnlyMemory<char>>("Subject").Select(t => t.ToString()).ToArray();
+        CollectionAssert.AreEqual(Enumerable.Repeat("a", 10).ToArray(), texts, "one new token: the response's first word");
+    }
+
+    [TestMethod]
     public void StartsFromAPretrainedCausalModelAndRefusesAnotherTokenizer()
     {
         var ml = new MLContext(seed: 1);

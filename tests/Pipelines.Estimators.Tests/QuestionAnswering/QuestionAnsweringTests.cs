@@ -182,6 +182,52 @@ public sealed class QuestionAnsweringTests
         StringAssert.Contains(missing.Message, "'Passage'");
     }
 
+    public sealed class Renamed
+    {
+        public string Passage { get; set; } = "";
+        public string Query { get; set; } = "";
+        public string[] Golds { get; set; } = [];
+        public int Where { get; set; }
+    }
+
+    // The city is named twice; the answer is its second mention ("... lives in <city>"), which only AnswerStart says.
+    private static List<Renamed> TwiceNamed(int count, int seed, bool twoWordCities = false) => Rows(count, seed, filler: 0).Select(r =>
+    {
+        var city = r.Context.Split(" lives in ")[1].Split(" and ")[0];
+        var person = r.Context.Split(' ')[0];
+        var named = twoWordCities ? $"New {city}" : city;
+        var context = $"{named} is far away. {person} lives in {named} and works there.";
+        return new Renamed { Passage = context, Query = $"Where does {person} live?", Golds = [named], Where = context.LastIndexOf(named, StringComparison.Ordinal) };
+    }).ToList();
+
+    [TestMethod]
+    public void RenamedColumnsVectorAnswersAndAnswerStartAreHonoured()
+    {
+        var ml = new MLContext(seed: 1);
+        QuestionAnsweringOptions Renaming(string? start) => Options(o => (o.ContextColumnName, o.QuestionColumnName, o.AnswerColumnName, o.AnswerStartColumnName,
+            o.PredictedAnswerColumnName) = ("Passage", "Query", "Golds", start, "Reply"));
+        var test = ml.Data.LoadFromEnumerable(TwiceNamed(40, 2));
+        var expected = TwiceNamed(40, 2).Select(r => r.Where).ToArray();
+        int SecondMentions(string? start) => ml.QuestionAnswering.FineTune(Renaming(start)).Fit(ml.Data.LoadFromEnumerable(TwiceNamed(300, 1)))
+            .Transform(test).GetColumn<int>("ReplyStart").Zip(expected).Count(p => p.First == p.Second);
+        var withStart = ml.QuestionAnswering.FineTune(Renaming("Where")).Fit(ml.Data.LoadFromEnumerable(TwiceNamed(300, 1))).Transform(test);
+        Assert.IsGreaterThan(0.9, ml.QuestionAnswering.Evaluate(withStart, labelColumnName: "Golds", predictedColumnName: "Reply").ExactMatch, "vector gold answers");
+        Assert.IsGreaterThanOrEqualTo(32, SecondMentions("Where"), "trained on the mention AnswerStart names");
+        Assert.IsLessThanOrEqualTo(8, SecondMentions(null), "without AnswerStart the first mention is trained on");
+    }
+
+    [TestMethod]
+    public void MaxAnswerLengthBoundsThePredictedSpan()
+    {
+        var ml = new MLContext(seed: 1);
+        string[] Answers(int maxAnswerLength) => ml.QuestionAnswering.FineTune(Options(o => (o.ContextColumnName, o.QuestionColumnName, o.AnswerColumnName,
+                o.AnswerStartColumnName, o.MaxAnswerLength) = ("Passage", "Query", "Golds", "Where", maxAnswerLength)))
+            .Fit(ml.Data.LoadFromEnumerable(TwiceNamed(300, 1, twoWordCities: true))).Transform(ml.Data.LoadFromEnumerable(TwiceNamed(40, 2, twoWordCities: true)))
+            .GetColumn<ReadOnlyMemory<char>>("PredictedAnswer").Select(a => a.ToString()).ToArray();
+        Assert.IsGreaterThanOrEqualTo(30, Answers(30).Count(a => a.StartsWith("New ")), "two-word answers when the span may be long");
+        Assert.IsTrue(Answers(1).All(a => !a.Contains(' ')), "one token at most");
+    }
+
     [TestMethod]
     public void HeadOnlyTrainsTheSpanHeadAlone()
     {
