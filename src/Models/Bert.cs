@@ -104,18 +104,23 @@ public sealed class BertSelfAttention : nn.Module<Tensor, Tensor?, Tensor>
     }
 }
 
-/// <summary>A sub-layer's output: dense projection, dropout, and LayerNorm of the residual sum (post-LN).</summary>
+/// <summary>
+/// A sub-layer's output: dense projection, an optional bottleneck adapter, dropout, and LayerNorm of
+/// the residual sum (post-LN).
+/// </summary>
 public sealed class BertSublayerOutput : nn.Module<Tensor, Tensor, Tensor>
 {
     private readonly LoraLinear dense;
+    private readonly BottleneckAdapter? adapter;
     private readonly LayerNorm LayerNorm;
     private readonly Dropout dropout;
     private readonly bool preLayerNorm;
 
-    /// <summary>Projects from <paramref name="inner"/> features back to the hidden size.</summary>
-    public BertSublayerOutput(TransformerConfig config, int inner) : base(nameof(BertSublayerOutput))
+    /// <summary>Projects from <paramref name="inner"/> features back to the hidden size; <paramref name="withAdapter"/> adds an adapter after the projection.</summary>
+    public BertSublayerOutput(TransformerConfig config, int inner, bool withAdapter = false) : base(nameof(BertSublayerOutput))
     {
         dense = new LoraLinear(inner, config.Hidden, config.Bias);
+        if (withAdapter && config.AdapterSize > 0) adapter = new BottleneckAdapter(config.Hidden, config.AdapterSize);
         LayerNorm = nn.LayerNorm(config.Hidden, config.LayerNormEpsilon);
         dropout = nn.Dropout(config.Dropout);
         preLayerNorm = config.PreLayerNorm;
@@ -128,7 +133,8 @@ public sealed class BertSublayerOutput : nn.Module<Tensor, Tensor, Tensor>
     /// <summary>Residual sum: post-LN gives LayerNorm(residual + f), pre-LN gives residual + f.</summary>
     public override Tensor forward(Tensor inner, Tensor residual)
     {
-        var y = dropout.forward(dense.forward(inner)) + residual;
+        var projected = dense.forward(inner);
+        var y = dropout.forward(adapter is null ? projected : adapter.forward(projected)) + residual;
         return preLayerNorm ? y : LayerNorm.forward(y);
     }
 }
@@ -144,7 +150,7 @@ public sealed class BertAttention : nn.Module<Tensor, Tensor?, Tensor>
     public BertAttention(TransformerConfig config) : base(nameof(BertAttention))
     {
         self = new BertSelfAttention(config);
-        output = new BertSublayerOutput(config, config.Hidden);
+        output = new BertSublayerOutput(config, config.Hidden, withAdapter: config.AdapterAfterAttention);
         preLayerNorm = config.PreLayerNorm;
         RegisterComponents();
     }
@@ -167,7 +173,7 @@ public sealed class BertLayer : nn.Module<Tensor, Tensor?, Tensor>
     {
         attention = new BertAttention(config);
         intermediate = new BertIntermediate(config);
-        output = new BertSublayerOutput(config, config.FeedForward);
+        output = new BertSublayerOutput(config, config.FeedForward, withAdapter: true);
         preLayerNorm = config.PreLayerNorm;
         RegisterComponents();
     }

@@ -13,6 +13,20 @@ public static class Freezing
             parameter.requires_grad = prefixes.Any(p => name.StartsWith(p, StringComparison.Ordinal));
     }
 
+    /// <summary>
+    /// Freezes every parameter except the bottleneck adapters, the LayerNorms (as Houlsby et al. train
+    /// them) and those whose path starts with one of <paramref name="prefixes"/> (the task head).
+    /// </summary>
+    /// <exception cref="ArgumentException">The model has no adapters (its config's AdapterSize is 0).</exception>
+    public static void FreezeAllButAdapters(nn.Module model, params string[] prefixes)
+    {
+        if (!model.modules().OfType<BottleneckAdapter>().Any())
+            throw new ArgumentException("The model has no bottleneck adapters to train: build it with a config whose AdapterSize is above 0.", nameof(model));
+        foreach (var (name, parameter) in model.named_parameters())
+            parameter.requires_grad = name.Contains(".adapter.", StringComparison.Ordinal) || name.Contains("LayerNorm", StringComparison.Ordinal)
+                                      || prefixes.Any(p => name.StartsWith(p, StringComparison.Ordinal));
+    }
+
     /// <summary>Freezes the token, position and segment embeddings (BERT's "embeddings.", GPT's wte and wpe).</summary>
     public static void FreezeEmbeddings(nn.Module model)
     {

@@ -49,6 +49,16 @@ public sealed record TransformerConfig
     /// keeps each architecture's own: exact GELU in the encoder (BERT), tanh GELU in the decoder (GPT-2).
     /// </summary>
     public Activation Activation { get; init; }
+    /// <summary>
+    /// Inner width of the bottleneck adapters (Houlsby et al., 2019) inside every block; 0 (the
+    /// default) builds none. Fine-tuning with adapters trains them, the LayerNorms and the head only.
+    /// </summary>
+    public int AdapterSize { get; init; }
+    /// <summary>
+    /// Where the adapters sit: true puts one after the attention output and one after the
+    /// feed-forward output (Houlsby); false, after the feed-forward output only (Pfeiffer).
+    /// </summary>
+    public bool AdapterAfterAttention { get; init; } = true;
 
     /// <summary>Longest sequence the model accepts: the position table's rows after the offset.</summary>
     [JsonIgnore] public int MaxSequenceLength => MaxPositions - PositionOffset;
@@ -72,6 +82,7 @@ public sealed record TransformerConfig
         Check(InitRange > 0, $"InitRange must be positive, got {InitRange}.");
         Check(PositionOffset >= 0 && PositionOffset < MaxPositions,
             $"PositionOffset must be in [0, MaxPositions = {MaxPositions}), got {PositionOffset}.");
+        Check(AdapterSize >= 0, $"AdapterSize must not be negative, got {AdapterSize}.");
         Check(Enum.IsDefined(Activation), $"Activation {(int)Activation} is not one of {string.Join(", ", Enum.GetNames<Activation>())}.");
         return this;
     }

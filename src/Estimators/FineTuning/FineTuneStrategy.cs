@@ -13,4 +13,10 @@ public enum FineTuneStrategy
     HeadOnly,
     /// <summary>Low-rank adapters on chosen layers plus the task head; the encoder stays frozen.</summary>
     LoRA,
+    /// <summary>
+    /// Bottleneck adapters in every block (<see cref="FineTuningOptions.AdapterSize"/> units, Houlsby's
+    /// placement unless <see cref="FineTuningOptions.AdapterAfterAttention"/> is false): only the
+    /// adapters, the LayerNorms and the task head train. The adapters stay in the saved model.
+    /// </summary>
+    Adapters,
 }

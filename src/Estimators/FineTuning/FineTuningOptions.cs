@@ -31,18 +31,18 @@ public abstract class FineTuningOptions : TrainingOptions
     /// TokenizeSubwords recorded on the token column; set it only for a token column made some other way.
     /// </summary>
     public TextTokenizer? Tokenizer { get; set; }
-    /// <summary>The learning rate when none is set: LoRA's adapters start at zero and hold few weights, so they take a larger one.</summary>
+    /// <summary>The learning rate when none is set: LoRA's and bottleneck adapters start at zero and hold few weights, so they take a larger one.</summary>
     public const double DefaultLearningRate = 3e-4, DefaultLoraLearningRate = 1e-3;
 
     private double? _learningRate;
 
     /// <summary>
     /// Peak learning rate of AdamW. Unless set, <see cref="DefaultLearningRate"/> (3e-4), or
-    /// <see cref="DefaultLoraLearningRate"/> (1e-3) with <see cref="FineTuneStrategy.LoRA"/>.
+    /// <see cref="DefaultLoraLearningRate"/> (1e-3) with <see cref="FineTuneStrategy.LoRA"/> or <see cref="FineTuneStrategy.Adapters"/>.
     /// </summary>
     public override double LearningRate
     {
-        get => _learningRate ?? (Strategy == FineTuneStrategy.LoRA ? DefaultLoraLearningRate : DefaultLearningRate);
+        get => _learningRate ?? (Strategy is FineTuneStrategy.LoRA or FineTuneStrategy.Adapters ? DefaultLoraLearningRate : DefaultLearningRate);
         set => _learningRate = value;
     }
 
@@ -71,6 +71,13 @@ public abstract class FineTuningOptions : TrainingOptions
     public double LoraDropout { get; set; } = 0.05;
     /// <summary>Layers that get adapters (last names of linear layers).</summary>
     public string[] LoraTargets { get; set; } = ["query", "value"];
+    /// <summary>Hidden units of each bottleneck adapter with <see cref="FineTuneStrategy.Adapters"/>.</summary>
+    public int AdapterSize { get; set; } = 32;
+    /// <summary>
+    /// With <see cref="FineTuneStrategy.Adapters"/>: true (the default) puts an adapter after both the
+    /// attention and the feed-forward outputs of each block (Houlsby); false, after the feed-forward only (Pfeiffer).
+    /// </summary>
+    public bool AdapterAfterAttention { get; set; } = true;
     /// <summary>L2-SP: lambda x ||theta - theta_0||^2 towards the starting weights; 0 disables.</summary>
     public double L2SP { get; set; }
     /// <summary>
@@ -106,6 +113,7 @@ public abstract class FineTuningOptions : TrainingOptions
         OptionChecks.Require(LoraRank > 0, nameof(LoraRank), LoraRank, "must be positive");
         OptionChecks.Require(LoraAlpha > 0, nameof(LoraAlpha), LoraAlpha, "must be positive");
         OptionChecks.Require(LoraDropout is >= 0 and < 1, nameof(LoraDropout), LoraDropout, "must be in [0, 1)");
+        OptionChecks.Require(AdapterSize > 0, nameof(AdapterSize), AdapterSize, "must be positive");
         OptionChecks.Require(FrozenLayers >= 0, nameof(FrozenLayers), FrozenLayers, "must not be negative");
         OptionChecks.Require(LayerDecay is > 0 and <= 1, nameof(LayerDecay), LayerDecay, "must be in (0, 1] (1: no decay)");
         OptionChecks.Require(AdversarialEpsilon >= 0 && double.IsFinite(AdversarialEpsilon), nameof(AdversarialEpsilon), AdversarialEpsilon, "must be a finite number, at least 0");

@@ -36,13 +36,21 @@ internal static class FineTuningRun
         return (pretrained, tokens, Config(options, pretrained, tokens.Tokenizer, tokens.MaxLength));
     }
 
-    /// <summary>The pretrained model's architecture, or a BERT of the options' shape for <paramref name="maxLength"/> tokens; the options' dropout either way.</summary>
+    /// <summary>
+    /// The pretrained model's architecture, or a BERT of the options' shape for <paramref name="maxLength"/>
+    /// tokens; the options' dropout and, with <see cref="FineTuneStrategy.Adapters"/>, bottleneck adapters either way.
+    /// </summary>
     public static TransformerConfig Config(FineTuningOptions options, MaskedLanguageModelTransformer? pretrained, TextTokenizer tokenizer, int maxLength) =>
         (pretrained?.Config ?? new TransformerConfig
         {
             VocabSize = tokenizer.VocabSize, Layers = options.Layers, Hidden = options.Hidden, Heads = ModelShape.Heads(options.Hidden, options.Heads),
             FeedForward = 4 * options.Hidden, MaxPositions = Math.Max(maxLength, 8),
-        }) with { Dropout = options.Dropout };
+        }) with
+        {
+            Dropout = options.Dropout,
+            AdapterSize = options.Strategy == FineTuneStrategy.Adapters ? options.AdapterSize : 0,
+            AdapterAfterAttention = options.AdapterAfterAttention,
+        };
 
     /// <summary>Copies the pretrained encoder's weights into <paramref name="encoder"/> and logs what stays random.</summary>
     public static void CopyEncoder(MaskedLanguageModelTransformer? pretrained, BertModel encoder, IChannel channel)
@@ -52,7 +60,10 @@ internal static class FineTuningRun
         if (fresh.Count > 0) channel.Info($"Not in the pretrained model, initialised at random: {string.Join(", ", fresh)}.");
     }
 
-    /// <summary>Freezes weights or attaches LoRA adapters as the strategy says; the head (the module named <paramref name="head"/>) always trains.</summary>
+    /// <summary>
+    /// Freezes weights or attaches LoRA adapters as the strategy says (bottleneck adapters are already in
+    /// the model, from <see cref="Config"/>); the head (the module named <paramref name="head"/>) always trains.
+    /// </summary>
     public static void ApplyStrategy(nn.Module model, FineTuningOptions options, IChannel channel, string head = "classifier")
     {
         switch (options.Strategy)
@@ -76,6 +87,9 @@ internal static class FineTuningRun
                     Rank = options.LoraRank, Alpha = options.LoraAlpha, Dropout = options.LoraDropout, Targets = options.LoraTargets,
                 }, head, "bert.pooler");
                 channel.Info($"LoRA adapters on {adapted.Count} layers.");
+                break;
+            case FineTuneStrategy.Adapters:
+                Freezing.FreezeAllButAdapters(model, head, "bert.pooler");
                 break;
         }
         channel.Info($"Trainable parameters: {Freezing.TrainableParameters(model):N0} of {Freezing.TotalParameters(model):N0} ({options.Strategy}).");

@@ -149,6 +149,7 @@ public sealed record HuggingFaceConfig
             if (!ok) throw new ArgumentException($"Cannot write a {ModelType.Name()} config.json: {message}");
         }
         Check(t.Bias, "Hugging Face models have biases in every linear layer and LayerNorm (Bias is false).");
+        Check(t.AdapterSize == 0, $"transformers' {ModelType.Name()} models have no bottleneck adapters (AdapterSize is {t.AdapterSize}); they cannot be merged into the weights as LoRA can.");
         switch (ModelType)
         {
             case HuggingFaceModelType.Bert:

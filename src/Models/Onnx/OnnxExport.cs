@@ -141,15 +141,16 @@ public static class OnnxExport
             string Attend(string h) => layers.Attention(layers.Linear(h, $"{p}.attention.self.query"), layers.Linear(h, $"{p}.attention.self.key"),
                 layers.Linear(h, $"{p}.attention.self.value"), config.Heads, config.Hidden, allowed);
             string Feed(string h) => Activation(layers, layers.Linear(h, $"{p}.intermediate.dense"), config, Pipelines.Activation.Gelu);
+            string Project(string h, string output) => layers.Adapter(layers.Linear(h, $"{output}.dense"), $"{output}.adapter");
             if (config.PreLayerNorm)
             {
-                var a = g.Node("Add", [layers.Linear(Attend(layers.LayerNorm(x, $"{p}.attention.output.LayerNorm", eps)), $"{p}.attention.output.dense"), x]);
-                x = g.Node("Add", [layers.Linear(Feed(layers.LayerNorm(a, $"{p}.output.LayerNorm", eps)), $"{p}.output.dense"), a]);
+                var a = g.Node("Add", [Project(Attend(layers.LayerNorm(x, $"{p}.attention.output.LayerNorm", eps)), $"{p}.attention.output"), x]);
+                x = g.Node("Add", [Project(Feed(layers.LayerNorm(a, $"{p}.output.LayerNorm", eps)), $"{p}.output"), a]);
             }
             else
             {
-                var a = layers.LayerNorm(g.Node("Add", [layers.Linear(Attend(x), $"{p}.attention.output.dense"), x]), $"{p}.attention.output.LayerNorm", eps);
-                x = layers.LayerNorm(g.Node("Add", [layers.Linear(Feed(a), $"{p}.output.dense"), a]), $"{p}.output.LayerNorm", eps);
+                var a = layers.LayerNorm(g.Node("Add", [Project(Attend(x), $"{p}.attention.output"), x]), $"{p}.attention.output.LayerNorm", eps);
+                x = layers.LayerNorm(g.Node("Add", [Project(Feed(a), $"{p}.output"), a]), $"{p}.output.LayerNorm", eps);
             }
         }
         if (config.PreLayerNorm) x = layers.LayerNorm(x, "bert.encoder.final_LayerNorm", eps);

@@ -27,6 +27,10 @@ internal sealed class OnnxLayers(OnnxGraph graph, IReadOnlyDictionary<string, Te
         return Has($"{prefix}.bias") ? graph.Node("Add", [y, Weight($"{prefix}.bias")]) : y;
     }
 
+    /// <summary>x + up(ReLU(down(x))) when the model has the bottleneck adapter <paramref name="prefix"/>, else x.</summary>
+    public string Adapter(string x, string prefix) =>
+        Has($"{prefix}.down.weight") ? graph.Node("Add", [x, Linear(graph.Node("Relu", [Linear(x, $"{prefix}.down")]), $"{prefix}.up")]) : x;
+
     /// <summary>LayerNorm over the last axis with the module's scale, bias (if any) and epsilon.</summary>
     public string LayerNorm(string x, string prefix, double epsilon)
     {

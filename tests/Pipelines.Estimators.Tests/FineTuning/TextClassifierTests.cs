@@ -25,6 +25,13 @@ public sealed class TextClassifierTests
         return options;
     }
 
+    // A briefly pretrained 1 x 32 masked-LM, the start of the parameter-efficient strategies' tests.
+    private static MaskedLanguageModelTransformer Pretrained(MLContext ml, IDataView data) =>
+        (MaskedLanguageModelTransformer)((IEnumerable<ITransformer>)Tokenize(ml).Append(ml.Pretraining.MaskedLanguageModel(new MaskedLanguageModelOptions
+        {
+            Tokenizer = Tokenizer, Layers = 1, Hidden = 32, Heads = 2, MaxLength = 32, MaxSteps = 30, BatchSize = 16, Device = TestDevice.Option, Seed = 4,
+        })).Fit(data)).Last();
+
     private static IEstimator<ITransformer> Tokenize(MLContext ml) => ml.Transforms.Text.TokenizeSubwords("Tokens", "Text", Tokenizer, maxLength: 32);
 
     [TestMethod]
@@ -101,11 +108,7 @@ public sealed class TextClassifierTests
     {
         var ml = new MLContext(seed: 1);
         var data = ml.Data.LoadFromEnumerable(Train);
-        var pretrain = ml.Pretraining.MaskedLanguageModel(new MaskedLanguageModelOptions
-        {
-            Tokenizer = Tokenizer, Layers = 1, Hidden = 32, Heads = 2, MaxLength = 32, MaxSteps = 30, BatchSize = 16, Device = TestDevice.Option, Seed = 4,
-        });
-        var pretrained = (MaskedLanguageModelTransformer)((IEnumerable<ITransformer>)Tokenize(ml).Append(pretrain).Fit(data)).Last();
+        var pretrained = Pretrained(ml, data);
         var options = Small(FineTuneStrategy.LoRA);
         options.Base = EncoderSource.FromTransformer(pretrained);
         options.LoraRank = 4;
@@ -134,6 +137,49 @@ public sealed class TextClassifierTests
         {
             File.Delete(path);
         }
+    }
+
+    [TestMethod]
+    public void BottleneckAdaptersTrainWhileTheEncoderStaysAndTheyTravelInTheZipAndToOnnx()
+    {
+        var ml = new MLContext(seed: 1);
+        var data = ml.Data.LoadFromEnumerable(Train);
+        var pretrained = Pretrained(ml, data);
+        var options = Small(FineTuneStrategy.Adapters);
+        options.Base = EncoderSource.FromTransformer(pretrained);
+        options.AdapterSize = 8;
+        options.MaxEpoch = 4;
+        var model = Tokenize(ml).Append(ml.BinaryClassification.Trainers.TransformerClassifier(options)).Fit(data);
+        var classifier = (TextClassificationTransformer)((IEnumerable<ITransformer>)model).Last();
+        foreach (var name in (string[])["encoder.layer.0.attention.self.query.weight", "encoder.layer.0.output.dense.weight", "embeddings.word_embeddings.weight"])
+        {
+            var before = pretrained.Model.Bert.named_parameters().Single(p => p.name == name).parameter;
+            var after = classifier.Model.Bert.named_parameters().Single(p => p.name == name).parameter;
+            Assert.AreEqual(0f, (before - after).abs().max().item<float>(), $"{name} is frozen");
+        }
+        var up = classifier.Model.named_parameters().Where(p => p.name.EndsWith("adapter.up.weight")).ToList();
+        Assert.HasCount(2, up, "Houlsby: after attention and after the feed-forward network");
+        Assert.IsTrue(up.All(p => p.parameter.abs().max().item<float>() > 0), "adapters trained away from zero");
+        var probabilities = model.Transform(ml.Data.LoadFromEnumerable(Test)).GetColumn<float>("Probability").ToArray();
+        var path = Path.Combine(Path.GetTempPath(), $"adapters-{Guid.NewGuid():N}.zip");
+        try
+        {
+            ml.Model.Save(model, data.Schema, path);
+            var other = new MLContext();
+            var loaded = other.Model.Load(path, out _);
+            var reloaded = (TextClassificationTransformer)((IEnumerable<ITransformer>)loaded).Last();
+            Assert.AreEqual(8, reloaded.Model.Bert.Config.AdapterSize);
+            CollectionAssert.AreEqual(probabilities, loaded.Transform(other.Data.LoadFromEnumerable(Test)).GetColumn<float>("Probability").ToArray());
+        }
+        finally
+        {
+            File.Delete(path);
+        }
+
+        using var session = new Microsoft.ML.OnnxRuntime.InferenceSession(Scoring.OnnxDeploymentTests.Export(ml, model));
+        var tokens = model.Transform(ml.Data.LoadFromEnumerable(Test)).GetColumn<VBuffer<int>>("Tokens").Select(v => v.DenseValues().ToArray()).Take(16).ToArray();
+        var onnx = Scoring.OnnxDeploymentTests.OnnxRows(session, tokens, Tokenizer.PadId, "probabilities").ToArray();
+        for (var row = 0; row < tokens.Length; row++) Assert.AreEqual(probabilities[row], onnx[row][1], 1e-4f, $"row {row}");
     }
 
     [TestMethod]

@@ -108,4 +108,14 @@ public sealed class HuggingFaceExportTests
         using var _ = no_grad();
         Assert.IsTrue(model.forward(ids).allclose(copy.LanguageModel.forward(ids), rtol: 0, atol: 1e-5));
     });
+
+    [TestMethod]
+    public void BottleneckAdaptersWhichTransformersCannotHoldAreRefusedByName() => InTemp(directory =>
+    {
+        var config = TinyConfigs.Encoder with { AdapterSize = 4 };
+        using var model = new BertForPreTraining(config);
+        var error = Assert.Throws<ArgumentException>(() => HuggingFaceExport.Save(model, config, directory, HuggingFaceModelType.Bert));
+        StringAssert.Contains(error.Message, "bottleneck adapters");
+        Assert.IsFalse(File.Exists(Path.Combine(directory, "model.safetensors")));
+    });
 }
