@@ -1,3 +1,4 @@
+using Pipelines.Models.Training;
 
 namespace Pipelines;
 
@@ -81,11 +82,21 @@ public abstract class FineTuningOptions : TrainingOptions
     /// <summary>L2-SP: lambda x ||theta - theta_0||^2 towards the starting weights; 0 disables.</summary>
     public double L2SP { get; set; }
     /// <summary>
-    /// Adversarial training (FGM): each batch also runs with the word embeddings moved by this much
+    /// Adversarial training: each batch also runs with the word embeddings moved by up to this much
     /// (L2 norm) along its loss's gradient, and both losses train the model. 0 (the default) disables;
     /// about 1 is the usual setting. Needs trainable embeddings (<see cref="FineTuneStrategy.Full"/>).
     /// </summary>
     public double AdversarialEpsilon { get; set; }
+    /// <summary>
+    /// Gradient steps that find the perturbation: 1 (the default) is FGM, one move of epsilon; more is
+    /// PGD, each step followed by a projection into the epsilon ball (3 is usual), at one extra
+    /// forward and backward pass a step.
+    /// </summary>
+    public int AdversarialSteps { get; set; } = 1;
+    /// <summary>Length of each PGD step; 0 (the default): 2.5 x epsilon / steps (Madry et al.).</summary>
+    public double AdversarialStepSize { get; set; }
+
+    internal AdversarialSettings Adversarial => new(AdversarialEpsilon, AdversarialSteps, AdversarialStepSize);
     /// <summary>Layer-wise learning-rate decay (rate x decay^depth below the top); 1 disables.</summary>
     public double LayerDecay { get; set; } = 1.0;
     /// <summary>Weight classes (or tags) by inverse frequency in the loss (for imbalanced labels).</summary>
@@ -117,6 +128,8 @@ public abstract class FineTuningOptions : TrainingOptions
         OptionChecks.Require(FrozenLayers >= 0, nameof(FrozenLayers), FrozenLayers, "must not be negative");
         OptionChecks.Require(LayerDecay is > 0 and <= 1, nameof(LayerDecay), LayerDecay, "must be in (0, 1] (1: no decay)");
         OptionChecks.Require(AdversarialEpsilon >= 0 && double.IsFinite(AdversarialEpsilon), nameof(AdversarialEpsilon), AdversarialEpsilon, "must be a finite number, at least 0");
+        OptionChecks.Require(AdversarialSteps >= 1, nameof(AdversarialSteps), AdversarialSteps, "must be at least 1 (1: FGM)");
+        OptionChecks.Require(AdversarialStepSize >= 0 && double.IsFinite(AdversarialStepSize), nameof(AdversarialStepSize), AdversarialStepSize, "must be a finite number, at least 0 (0: automatic)");
         if (AdversarialEpsilon > 0 && Strategy != FineTuneStrategy.Full)
             throw new ArgumentException($"AdversarialEpsilon moves the word embeddings along their gradient, but the {Strategy} strategy freezes them: use Full, or AdversarialEpsilon = 0.");
         OptionChecks.Require(MaxLength is 0 or >= 3, nameof(MaxLength), MaxLength,

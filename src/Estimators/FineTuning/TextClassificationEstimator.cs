@@ -97,7 +97,7 @@ public sealed class TextClassificationEstimator : IEstimator<TextClassificationT
     private TrainingResult Train(BertForSequenceClassification model, List<LabelledSequence> train, List<LabelledSequence> validation,
         float[]? weights, int padId, int maxLength, int seed, IChannel channel, bool laterRound)
     {
-        using var task = new SequenceClassificationTask(model, train, validation, padId, maxLength, _options.BatchSize, seed, weights, _options.L2SP, _options.AdversarialEpsilon);
+        using var task = new SequenceClassificationTask(model, train, validation, padId, maxLength, _options.BatchSize, seed, weights, _options.L2SP, _options.Adversarial);
         return FineTuningRun.Train(task, task.BatchesPerEpoch, model.Bert.Config.Layers, _options, seed, channel, continueRunLog: laterRound);
     }
 

@@ -68,7 +68,7 @@ public sealed class TextRegressionEstimator : IEstimator<TextRegressionTransform
             ? FineTuningRun.Split(labelled, _options.ValidationFraction, seed, channel)
             : (labelled, Read(tokens.Prepare(_options.ValidationSet, _options.SegmentColumnName, _options.LabelColumnName), maxLength).Labelled);
         using var task = new SequenceRegressionTask(model, train, validation, tokens.Tokenizer.PadId, maxLength, _options.BatchSize, seed,
-            _options.L2SP, _options.AdversarialEpsilon);
+            _options.L2SP, _options.Adversarial);
         channel.Info($"Targets standardised by the training rows' mean {task.Shift:G4} and standard deviation {task.Scale:G4}.");
         var result = FineTuningRun.Train(task, task.BatchesPerEpoch, config.Layers, _options, seed, channel);
         Adapters.Merge(model);

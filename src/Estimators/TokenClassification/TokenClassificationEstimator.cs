@@ -81,7 +81,7 @@ public sealed class TokenClassificationEstimator : IEstimator<TokenClassificatio
         double EntityF1(IReadOnlyList<(int[] Gold, int[] Predicted)> rows) => EntityMetrics.Compute(rows.Select(r =>
             ((IReadOnlyList<string>)r.Gold.Select(i => tagNames[i]).ToArray(), (IReadOnlyList<string>)r.Predicted.Select(i => tagNames[i]).ToArray()))).Micro.F1;
         using var task = new TokenClassificationTask(model, train, validation, tokenizer.PadId, maxLength, _options.BatchSize, seed, weights,
-            _options.L2SP, _options.AdversarialEpsilon, EntityF1);
+            _options.L2SP, _options.Adversarial, EntityF1);
         var result = FineTuningRun.Train(task, task.BatchesPerEpoch, config.Layers, _options, seed, channel);
         Adapters.Merge(model);
         model.eval();

@@ -26,14 +26,14 @@ public sealed class SequenceClassificationTask : ITrainingTask, IDisposable
     private readonly Device _device;
 
     /// <summary>
-    /// Creates the task. <paramref name="l2sp"/> is lambda of L2-SP (0: off); <paramref name="adversarialEpsilon"/>
-    /// the size of FGM's perturbation of the word embeddings (0: off, see <see cref="AdversarialEmbeddings"/>).
+    /// Creates the task. <paramref name="l2sp"/> is lambda of L2-SP (0: off); <paramref name="adversarial"/>
+    /// how FGM or PGD perturbs the word embeddings (null: not at all, see <see cref="AdversarialEmbeddings"/>).
     /// </summary>
     public SequenceClassificationTask(BertForSequenceClassification model, IReadOnlyList<LabelledSequence> train,
         IReadOnlyList<LabelledSequence> validation, int padId, int maxLength, int batchSize, int seed,
-        float[]? classWeights = null, double l2sp = 0, double adversarialEpsilon = 0)
+        float[]? classWeights = null, double l2sp = 0, AdversarialSettings? adversarial = null)
     {
-        _adversarial = new AdversarialEmbeddings(model.Bert.WordEmbeddings.weight!, adversarialEpsilon);
+        _adversarial = (adversarial ?? AdversarialSettings.None).For(model.Bert.WordEmbeddings.weight!);
         if (train.Count == 0) throw new ArgumentException("There are no training rows.", nameof(train));
         (_model, _train, _validation) = (model, train, validation);
         _batches = new EpochBatches(train.Count, batchSize, seed);

@@ -25,9 +25,9 @@ public sealed class SequenceRegressionTask : ITrainingTask, IDisposable
     private readonly EpochBatches _batches;
     private readonly Device _device;
 
-    /// <summary>Creates the task; <paramref name="l2sp"/> and <paramref name="adversarialEpsilon"/> as for classification (0: off).</summary>
+    /// <summary>Creates the task; <paramref name="l2sp"/> and <paramref name="adversarial"/> as for classification (0, null: off).</summary>
     public SequenceRegressionTask(BertForSequenceClassification model, IReadOnlyList<ScoredSequence> train,
-        IReadOnlyList<ScoredSequence> validation, int padId, int maxLength, int batchSize, int seed, double l2sp = 0, double adversarialEpsilon = 0)
+        IReadOnlyList<ScoredSequence> validation, int padId, int maxLength, int batchSize, int seed, double l2sp = 0, AdversarialSettings? adversarial = null)
     {
         if (model.Labels != 1) throw new ArgumentException($"A regressor has one output; this model has {model.Labels}.", nameof(model));
         if (train.Count == 0) throw new ArgumentException("There are no training rows.", nameof(train));
@@ -36,7 +36,7 @@ public sealed class SequenceRegressionTask : ITrainingTask, IDisposable
         _batches = new EpochBatches(train.Count, batchSize, seed);
         _device = model.parameters().First().device;
         _l2sp = new L2SPPenalty(model, l2sp);
-        _adversarial = new AdversarialEmbeddings(model.Bert.WordEmbeddings.weight!, adversarialEpsilon);
+        _adversarial = (adversarial ?? AdversarialSettings.None).For(model.Bert.WordEmbeddings.weight!);
     }
 
     /// <summary>Padding id.</summary>

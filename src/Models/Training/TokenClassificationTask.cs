@@ -29,18 +29,18 @@ public sealed class TokenClassificationTask : ITrainingTask, IDisposable
     private readonly Func<IReadOnlyList<(int[] Gold, int[] Predicted)>, double>? _entityF1;
 
     /// <summary>
-    /// Creates the task. <paramref name="l2sp"/> is lambda of L2-SP (0: off); <paramref name="adversarialEpsilon"/>
-    /// the size of FGM's perturbation of the word embeddings (0: off, see <see cref="AdversarialEmbeddings"/>);
+    /// Creates the task. <paramref name="l2sp"/> is lambda of L2-SP (0: off); <paramref name="adversarial"/>
+    /// how FGM or PGD perturbs the word embeddings (null: not at all, see <see cref="AdversarialEmbeddings"/>);
     /// <paramref name="entityF1"/> scores each validation row's gold and predicted tag ids (at the labelled
     /// positions) as validation's F1, e.g. entity-level F1 by the tags' names.
     /// </summary>
     public TokenClassificationTask(BertForTokenClassification model, IReadOnlyList<TaggedSequence> train,
         IReadOnlyList<TaggedSequence> validation, int padId, int maxLength, int batchSize, int seed,
-        float[]? tagWeights = null, double l2sp = 0, double adversarialEpsilon = 0,
+        float[]? tagWeights = null, double l2sp = 0, AdversarialSettings? adversarial = null,
         Func<IReadOnlyList<(int[] Gold, int[] Predicted)>, double>? entityF1 = null)
     {
         _entityF1 = entityF1;
-        _adversarial = new AdversarialEmbeddings(model.Bert.WordEmbeddings.weight!, adversarialEpsilon);
+        _adversarial = (adversarial ?? AdversarialSettings.None).For(model.Bert.WordEmbeddings.weight!);
         if (train.Count == 0) throw new ArgumentException("There are no training rows.", nameof(train));
         (_model, _train, _validation, _padId, _maxLength) = (model, train, validation, padId, maxLength);
         _batches = new EpochBatches(train.Count, batchSize, seed);

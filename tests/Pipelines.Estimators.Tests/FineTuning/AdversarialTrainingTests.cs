@@ -4,11 +4,11 @@ using Pipelines.Estimators.Tests.Reliability;
 
 namespace Pipelines.Estimators.Tests.FineTuning;
 
-/// <summary>AdversarialEpsilon (FGM on the word embeddings) acts in both fine-tuning trainers and is refused where embeddings are frozen.</summary>
+/// <summary>AdversarialEpsilon and AdversarialSteps (FGM and PGD on the word embeddings) act in both fine-tuning trainers and is refused where embeddings are frozen.</summary>
 [TestClass]
 public sealed class AdversarialTrainingTests
 {
-    private static float[] ClassifierProbabilities(double epsilon, FineTuneStrategy strategy = FineTuneStrategy.Full)
+    private static float[] ClassifierProbabilities(double epsilon, FineTuneStrategy strategy = FineTuneStrategy.Full, int steps = 1)
     {
         var ml = new MLContext(seed: 1);
         var data = TinyModels.Data(ml, TinyModels.Mails.Take(40));
@@ -17,6 +17,7 @@ public sealed class AdversarialTrainingTests
             {
                 Tokenizer = TinyModels.Tokenizer, Layers = 1, Hidden = 16, Heads = 2, MaxLength = 24, MaxEpoch = 1, BatchSize = 16,
                 Device = "cpu", Seed = 1, AdversarialEpsilon = epsilon, Strategy = strategy,
+                AdversarialSteps = steps,
             }))
             .Fit(data);
         return model.Transform(data).GetColumn<float>("Probability").ToArray();
@@ -29,6 +30,14 @@ public sealed class AdversarialTrainingTests
         CollectionAssert.AreEqual(plain, ClassifierProbabilities(0), "the same seed trains the same model");
         Assert.IsGreaterThan(1e-4, plain.Zip(ClassifierProbabilities(1.0), (a, b) => Math.Abs(a - b)).Max(), "FGM trains another model");
         StringAssert.Contains(Assert.Throws<ArgumentException>(() => ClassifierProbabilities(1.0, FineTuneStrategy.LoRA)).Message, "freezes them");
+    }
+
+    [TestMethod]
+    public void PgdStepsTrainAnotherClassifierThanFgmAndBadStepsAreRefused()
+    {
+        var fgm = ClassifierProbabilities(1.0);
+        Assert.IsGreaterThan(1e-4, fgm.Zip(ClassifierProbabilities(1.0, steps: 3), (a, b) => Math.Abs(a - b)).Max(), "PGD trains another model than FGM");
+        StringAssert.Contains(Assert.Throws<ArgumentOutOfRangeException>(() => ClassifierProbabilities(1.0, steps: 0)).Message, "AdversarialSteps");
     }
 
     [TestMethod]

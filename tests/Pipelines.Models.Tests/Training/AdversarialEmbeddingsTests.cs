@@ -50,4 +50,30 @@ public sealed class AdversarialEmbeddingsTests
         StringAssert.Contains(Assert.Throws<InvalidOperationException>(() => new AdversarialEmbeddings(table, 1).AddTo(frozen, () => frozen)).Message, "frozen");
         Assert.Throws<ArgumentOutOfRangeException>(() => new AdversarialEmbeddings(table, -1));
     }
+
+    [TestMethod]
+    public void PgdStaysInTheEpsilonBallAndFindsAHigherLossThanOneFgmStep()
+    {
+        using var scope = NewDisposeScope();
+        var (model, ids, labels) = Setup();
+        var table = model.Bert.WordEmbeddings.weight!;
+        using var before = table.detach().clone();
+        float Adversarial(AdversarialEmbeddings perturbation)
+        {
+            var clean = F.cross_entropy(model.Forward(ids), labels);
+            return perturbation.AddTo(clean, () => F.cross_entropy(model.Forward(ids), labels)).item<float>() - clean.item<float>();
+        }
+        var fgm = new AdversarialEmbeddings(table, 8.0);
+        var pgd = new AdversarialEmbeddings(table, 8.0, steps: 5);
+        var (fgmLoss, pgdLoss) = (Adversarial(fgm), Adversarial(pgd));
+        Assert.AreEqual(8.0, fgm.LastPerturbationNorm, 1e-4, "FGM moves exactly epsilon");
+        Assert.IsLessThanOrEqualTo(8.0 + 1e-3, pgd.LastPerturbationNorm, "PGD is projected into the ball");
+        Assert.IsGreaterThan(fgmLoss, pgdLoss, "five steps that follow the gradient find a worse perturbation than one");
+        Assert.IsTrue(table.detach().eq(before).all().item<bool>(), "the table is restored bit for bit after PGD too");
+
+        // One PGD step with the automatic step size (2.5 epsilon, projected) is FGM.
+        Assert.AreEqual(fgmLoss, Adversarial(new AdversarialEmbeddings(table, 8.0, steps: 1)), 1e-6f);
+        Assert.Throws<ArgumentOutOfRangeException>(() => new AdversarialEmbeddings(table, 1, steps: 0));
+        Assert.Throws<ArgumentOutOfRangeException>(() => new AdversarialEmbeddings(table, 1, stepSize: double.NaN));
+    }
 }
