@@ -109,6 +109,8 @@ public sealed class BertForPreTraining : nn.Module
     public TransformerConfig Config => bert.Config;
     /// <summary>True when the model has the sentence-pair (NSP/SOP) head.</summary>
     public bool HasSentencePairHead => cls.SentencePair is not null;
+    /// <summary>The masked-LM head (its decoder is <see cref="BertModel.WordEmbeddings"/>).</summary>
+    public BertLmPredictionHead LmHead => cls.Predictions;
 
     /// <summary>Masked-LM (and sentence-pair) logits for a batch.</summary>
     public PreTrainingOutput Forward(Tensor ids, Tensor? attentionMask = null, Tensor? segments = null)

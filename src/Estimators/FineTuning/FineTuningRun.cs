@@ -96,6 +96,22 @@ internal static class FineTuningRun
     }
 
     /// <summary>
+    /// The joint masked-LM objective of <paramref name="weight"/> with the pretrained model's head and
+    /// BERT's masking (15 % of tokens, 80/10/10), or null when the weight is 0.
+    /// </summary>
+    /// <exception cref="ArgumentException">The weight is above 0 but there is no pretrained model, or its tokenizer has no mask token.</exception>
+    public static JointMaskedLm? JointObjective(MaskedLanguageModelTransformer? pretrained, TextTokenizer tokenizer, TransformerConfig config,
+        double weight, Device device, IChannel channel)
+    {
+        if (weight == 0) return null;
+        if (pretrained is null) throw new ArgumentException("MaskedLmWeight needs a pretrained masked-LM: its head scores the masked tokens.");
+        if (tokenizer.MaskId is null) throw new ArgumentException("MaskedLmWeight masks tokens, but the tokenizer has no mask token.");
+        var masker = new MlmMasker(tokenizer, new MaskingOptions());
+        channel.Info($"Joint objective: classification loss + {weight:G3} x masked-LM loss ({masker.Options.MaskProbability:P0} of tokens, pretrained head frozen).");
+        return new JointMaskedLm(pretrained.Model.LmHead, config, (ids, words, random) => masker.Mask(ids, random, words), weight, device);
+    }
+
+    /// <summary>
     /// The options' maximum length, cut to the positions the model can use (a checkpoint may have fewer,
     /// RoBERTa's offset included), with a log line when it is cut.
     /// </summary>

@@ -80,13 +80,14 @@ public sealed class TextClassificationEstimator : IEstimator<TextClassificationT
 
         var (train, validation) = Split(rows.Labelled, tokens, maxLength, seed, channel);
         var weights = _options.BalanceClasses ? FineTuningRun.InverseFrequency(train.Select(r => r.Label), rows.Classes) : null;
-        var result = Train(model, train, validation, weights, tokenizer.PadId, maxLength, seed, channel, laterRound: false);
+        using var joint = FineTuningRun.JointObjective(pretrained, tokenizer, config, _options.MaskedLmWeight, device, channel);
+        var result = Train(model, train, validation, weights, tokenizer.PadId, maxLength, seed, channel, laterRound: false, joint);
         for (var round = 1; round <= _options.SelfTrainingRounds && rows.Unlabelled.Count > 0; round++)
         {
             var pseudo = PseudoLabel(model, rows.Unlabelled, tokenizer.PadId, maxLength);
             channel.Info($"Self-training round {round}: {pseudo.Count:N0} of {rows.Unlabelled.Count:N0} unlabelled rows pseudo-labelled at probability >= {_options.PseudoLabelThreshold}.");
             if (pseudo.Count == 0) break;
-            result = Train(model, [.. train, .. pseudo], validation, weights, tokenizer.PadId, maxLength, seed + round, channel, laterRound: true);
+            result = Train(model, [.. train, .. pseudo], validation, weights, tokenizer.PadId, maxLength, seed + round, channel, laterRound: true, joint);
         }
         Adapters.Merge(model);
         model.eval();
@@ -95,9 +96,9 @@ public sealed class TextClassificationEstimator : IEstimator<TextClassificationT
     }
 
     private TrainingResult Train(BertForSequenceClassification model, List<LabelledSequence> train, List<LabelledSequence> validation,
-        float[]? weights, int padId, int maxLength, int seed, IChannel channel, bool laterRound)
+        float[]? weights, int padId, int maxLength, int seed, IChannel channel, bool laterRound, JointMaskedLm? joint)
     {
-        using var task = new SequenceClassificationTask(model, train, validation, padId, maxLength, _options.BatchSize, seed, weights, _options.L2SP, _options.Adversarial);
+        using var task = new SequenceClassificationTask(model, train, validation, padId, maxLength, _options.BatchSize, seed, weights, _options.L2SP, _options.Adversarial, joint);
         return FineTuningRun.Train(task, task.BatchesPerEpoch, model.Bert.Config.Layers, _options, seed, channel, continueRunLog: laterRound);
     }
 

@@ -11,7 +11,8 @@ public sealed record LabelledSequence(int[] Ids, int[]? Segments, int Label);
 /// <summary>
 /// Fine-tuning of <see cref="BertForSequenceClassification"/>: epochs over the training rows in a
 /// seeded order (each epoch reshuffled), cross-entropy with optional class weights, and optional
-/// L2-SP regularisation (<see cref="L2SPPenalty"/>). Validation reports loss, accuracy and F1 (the
+/// L2-SP regularisation (<see cref="L2SPPenalty"/>), adversarial training (<see cref="AdversarialEmbeddings"/>)
+/// and a joint masked-LM loss (<see cref="JointMaskedLm"/>). Validation reports loss, accuracy and F1 (the
 /// positive class's for two classes, macro for more), and AUC for two classes.
 /// </summary>
 public sealed class SequenceClassificationTask : ITrainingTask, IDisposable
@@ -22,17 +23,20 @@ public sealed class SequenceClassificationTask : ITrainingTask, IDisposable
     private readonly Tensor? _classWeights;
     private readonly L2SPPenalty _l2sp;
     private readonly AdversarialEmbeddings _adversarial;
+    private readonly JointMaskedLm? _joint;
     private readonly EpochBatches _batches;
     private readonly Device _device;
 
     /// <summary>
     /// Creates the task. <paramref name="l2sp"/> is lambda of L2-SP (0: off); <paramref name="adversarial"/>
-    /// how FGM or PGD perturbs the word embeddings (null: not at all, see <see cref="AdversarialEmbeddings"/>).
+    /// how FGM or PGD perturbs the word embeddings (null: not at all, see <see cref="AdversarialEmbeddings"/>);
+    /// <paramref name="jointMaskedLm"/> adds a masked-LM loss on each batch (null: none; the task does not dispose it).
     /// </summary>
     public SequenceClassificationTask(BertForSequenceClassification model, IReadOnlyList<LabelledSequence> train,
         IReadOnlyList<LabelledSequence> validation, int padId, int maxLength, int batchSize, int seed,
-        float[]? classWeights = null, double l2sp = 0, AdversarialSettings? adversarial = null)
+        float[]? classWeights = null, double l2sp = 0, AdversarialSettings? adversarial = null, JointMaskedLm? jointMaskedLm = null)
     {
+        _joint = jointMaskedLm;
         _adversarial = (adversarial ?? AdversarialSettings.None).For(model.Bert.WordEmbeddings.weight!);
         if (train.Count == 0) throw new ArgumentException("There are no training rows.", nameof(train));
         (_model, _train, _validation) = (model, train, validation);
@@ -65,6 +69,7 @@ public sealed class SequenceClassificationTask : ITrainingTask, IDisposable
         var rows = _batches.Draw(draw).Select(i => _train[i]).ToList();
         var (logits, labels, tokens) = Forward(rows);
         var loss = _adversarial.AddTo(F.cross_entropy(logits, labels, _classWeights), () => F.cross_entropy(Forward(rows).Logits, labels, _classWeights));
+        if (_joint is not null) loss = _joint.AddTo(loss, _model.Bert, rows.Select(r => r.Ids).ToList(), PadId, MaxLength, random);
         return (_l2sp.AddTo(loss), rows.Count, tokens);
     }
 

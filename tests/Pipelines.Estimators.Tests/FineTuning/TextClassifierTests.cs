@@ -183,6 +183,27 @@ public sealed class TextClassifierTests
     }
 
     [TestMethod]
+    public void TheJointMaskedLmLossTrainsAnotherClassifierAndNeedsAPretrainedStart()
+    {
+        var ml = new MLContext(seed: 1);
+        var data = ml.Data.LoadFromEnumerable(Train.Take(100));
+        var pretrained = Pretrained(ml, data);
+        float[] Probabilities(double weight)
+        {
+            var options = Small();
+            (options.Base, options.MaxEpoch, options.MaskedLmWeight) = (EncoderSource.FromTransformer(pretrained), 1, weight);
+            return Tokenize(ml).Append(ml.BinaryClassification.Trainers.TransformerClassifier(options)).Fit(data)
+                .Transform(ml.Data.LoadFromEnumerable(Test)).GetColumn<float>("Probability").ToArray();
+        }
+        var plain = Probabilities(0);
+        CollectionAssert.AreEqual(plain, Probabilities(0), "the same seed trains the same model");
+        Assert.IsGreaterThan(1e-4, plain.Zip(Probabilities(1), (a, b) => Math.Abs(a - b)).Max(), "the masked-LM loss changes training");
+        var scratch = Small();
+        scratch.MaskedLmWeight = 1;
+        StringAssert.Contains(Assert.Throws<ArgumentException>(() => Tokenize(ml).Append(ml.BinaryClassification.Trainers.TransformerClassifier(scratch)).Fit(data)).Message, "Base");
+    }
+
+    [TestMethod]
     public void OneChainPretrainsOnEveryRowAndFineTunesOnTheLabelledOnes()
     {
         var ml = new MLContext(seed: 1);
