@@ -158,7 +158,7 @@ public sealed class BertForPreTraining : nn.Module
 /// Sequence classification: pooled encoder output, dropout, linear classifier. With one label it is
 /// a regressor (as Hugging Face's <c>num_labels = 1</c>): the single output is the predicted value.
 /// </summary>
-public sealed class BertForSequenceClassification : nn.Module
+public sealed class BertForSequenceClassification : nn.Module, ISequenceClassifier
 {
     private readonly BertModel bert;
     private readonly Dropout dropout;

@@ -1,5 +1,6 @@
 using Microsoft.ML;
 using Microsoft.ML.Data;
+using Microsoft.ML.Runtime;
 using Pipelines.Models.Training;
 
 namespace Pipelines;
@@ -21,6 +22,32 @@ internal sealed record ClassificationRows(
         var labelled = rows.Rows.Where(r => r.Label is not null).Select(r => new LabelledSequence(r.Ids, r.Segments, r.Label!.Value)).ToList();
         var unlabelled = rows.Rows.Where(r => r.Label is null).Select(r => new LabelledSequence(r.Ids, r.Segments, -1)).ToList();
         return new ClassificationRows(labelled, unlabelled, classes, names, rows.TooShort, rows.Truncated);
+    }
+
+    /// <summary>
+    /// Training and validation rows: a seeded random fraction of <paramref name="labelled"/> held out
+    /// (the options' ValidationFraction), or all of them with the options' ValidationSet read as validation.
+    /// </summary>
+    public static (List<LabelledSequence> Train, List<LabelledSequence> Validation) Split(List<LabelledSequence> labelled, FineTuningOptions options,
+        TokenColumn tokens, string? segments, string label, bool binary, int maxLength, int seed, IChannel channel) =>
+        options.ValidationSet is null
+            ? FineTuningRun.Split(labelled, options.ValidationFraction, seed, channel)
+            : (labelled, Read(tokens.Prepare(options.ValidationSet, segments, label), options.TokenColumnName, segments, label, binary, maxLength).Labelled);
+
+    /// <summary>The number of classes the labelled rows show; refuses rows that cannot train a classifier (no label, one class).</summary>
+    /// <param name="label">The label column's name, for messages.</param>
+    /// <param name="singleLabel">True for a binary Single label, whose reading (true above 0) the message then explains.</param>
+    public int CheckTrainable(string label, bool singleLabel)
+    {
+        if (Labelled.Count == 0)
+            throw new InvalidOperationException($"No row has a label in column '{label}': nothing to fine-tune on.");
+        var seen = Labelled.Select(r => r.Label).Distinct().Count();
+        if (seen < 2)
+            throw new InvalidOperationException($"Every labelled row has the same class ('{ClassNames[Labelled[0].Label]}'); a classifier needs at least two." +
+                (singleLabel
+                    ? " A Single label is true above 0 and false at 0 or below (NaN: no label), so values such as 1 and 2 are all true: map them to 0 and 1, or use a Boolean column."
+                    : ""));
+        return seen;
     }
 
     public static DataViewSchema.Column CheckLabel(DataViewSchema schema, string label, bool binary)

@@ -33,16 +33,25 @@ public sealed class TextClassificationEstimator : IEstimator<TextClassificationT
     {
         FineTuningRun.CheckTokens(inputSchema, _options);
         if (_options.SegmentColumnName is not null) TokenSequences.CheckColumn(inputSchema, _options.SegmentColumnName);
-        if (!inputSchema.TryFindColumn(_options.LabelColumnName, out var label))
-            throw new ArgumentOutOfRangeException(nameof(inputSchema), $"Could not find label column '{_options.LabelColumnName}'");
-        var ok = _binary
+        return WithClassifierOutputs(inputSchema, _options.LabelColumnName, _binary);
+    }
+
+    /// <summary>
+    /// <paramref name="inputSchema"/> with a classifier's output columns, after checking the label column:
+    /// Boolean or Single for binary, Key for multiclass.
+    /// </summary>
+    internal static SchemaShape WithClassifierOutputs(SchemaShape inputSchema, string labelColumn, bool binary)
+    {
+        if (!inputSchema.TryFindColumn(labelColumn, out var label))
+            throw new ArgumentOutOfRangeException(nameof(inputSchema), $"Could not find label column '{labelColumn}'");
+        var ok = binary
             ? label.Kind == SchemaShape.Column.VectorKind.Scalar && (label.ItemType == BooleanDataViewType.Instance || label.ItemType == NumberDataViewType.Single)
             : label.Kind == SchemaShape.Column.VectorKind.Scalar && label.IsKey;
         if (!ok)
             throw new ArgumentOutOfRangeException(nameof(inputSchema),
-                $"Schema mismatch for label column '{_options.LabelColumnName}': expected {(_binary ? "Boolean or Single" : "Key (use MapValueToKey)")}, got {label.ItemType}");
+                $"Schema mismatch for label column '{labelColumn}': expected {(binary ? "Boolean or Single" : "Key (use MapValueToKey)")}, got {label.ItemType}");
         var columns = inputSchema.ToDictionary(c => c.Name);
-        foreach (var column in TextClassificationTransformer.OutputShape(_binary, label))
+        foreach (var column in TextClassificationTransformer.OutputShape(binary, label))
             columns[column.Name] = column;
         return new SchemaShape(columns.Values);
     }
@@ -60,14 +69,7 @@ public sealed class TextClassificationEstimator : IEstimator<TextClassificationT
         var rows = ClassificationRows.Read(input, _options.TokenColumnName, _options.SegmentColumnName, _options.LabelColumnName, _binary, maxLength);
         if (rows.TooShort > 0) channel.Warning($"Skipped {rows.TooShort} rows with no tokens.");
         if (rows.Truncated > 0) channel.Info($"{rows.Truncated} rows are longer than {maxLength} tokens and were truncated.");
-        if (rows.Labelled.Count == 0)
-            throw new InvalidOperationException($"No row has a label in column '{_options.LabelColumnName}': nothing to fine-tune on.");
-        var seen = rows.Labelled.Select(r => r.Label).Distinct().Count();
-        if (seen < 2)
-            throw new InvalidOperationException($"Every labelled row has the same class ('{rows.ClassNames[rows.Labelled[0].Label]}'); a classifier needs at least two." +
-                (_binary && input.Schema[_options.LabelColumnName].Type == NumberDataViewType.Single
-                    ? " A Single label is true above 0 and false at 0 or below (NaN: no label), so values such as 1 and 2 are all true: map them to 0 and 1, or use a Boolean column."
-                    : ""));
+        var seen = rows.CheckTrainable(_options.LabelColumnName, _binary && input.Schema[_options.LabelColumnName].Type == NumberDataViewType.Single);
         channel.Info($"{rows.Labelled.Count:N0} labelled rows ({seen} of {rows.Classes} classes seen), {rows.Unlabelled.Count:N0} unlabelled.");
 
         var tokenizer = tokens.Tokenizer;
@@ -78,7 +80,7 @@ public sealed class TextClassificationEstimator : IEstimator<TextClassificationT
         model.to(device);
         FineTuningRun.ApplyStrategy(model, _options, channel);
 
-        var (train, validation) = Split(rows.Labelled, tokens, maxLength, seed, channel);
+        var (train, validation) = ClassificationRows.Split(rows.Labelled, _options, tokens, _options.SegmentColumnName, _options.LabelColumnName, _binary, maxLength, seed, channel);
         var weights = _options.BalanceClasses ? FineTuningRun.InverseFrequency(train.Select(r => r.Label), rows.Classes) : null;
         using var joint = FineTuningRun.JointObjective(pretrained, tokenizer, config, _options.MaskedLmWeight, device, channel);
         var result = Train(model, train, validation, weights, tokenizer.PadId, maxLength, seed, channel, laterRound: false, joint);
@@ -101,13 +103,6 @@ public sealed class TextClassificationEstimator : IEstimator<TextClassificationT
         using var task = new SequenceClassificationTask(model, train, validation, padId, maxLength, _options.BatchSize, seed, weights, _options.L2SP, _options.Adversarial, joint);
         return FineTuningRun.Train(task, task.BatchesPerEpoch, model.Bert.Config.Layers, _options, seed, channel, continueRunLog: laterRound);
     }
-
-    // A seeded random fraction of the labelled rows, or the separate validation data.
-    private (List<LabelledSequence> Train, List<LabelledSequence> Validation) Split(List<LabelledSequence> labelled, TokenColumn tokens, int maxLength, int seed, IChannel channel) =>
-        _options.ValidationSet is null
-            ? FineTuningRun.Split(labelled, _options.ValidationFraction, seed, channel)
-            : (labelled, ClassificationRows.Read(tokens.Prepare(_options.ValidationSet, _options.SegmentColumnName, _options.LabelColumnName), _options.TokenColumnName,
-                _options.SegmentColumnName, _options.LabelColumnName, _binary, maxLength).Labelled);
 
     private List<LabelledSequence> PseudoLabel(BertForSequenceClassification model, List<LabelledSequence> unlabelled, int padId, int maxLength)
     {

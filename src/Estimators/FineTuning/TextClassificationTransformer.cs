@@ -105,51 +105,14 @@ public sealed class TextClassificationTransformer : ModelTransformerBase<BertFor
         Mapper(schema, new Scoring(this, schema), batchInput);
 
     private sealed class Scoring(TextClassificationTransformer parent, DataViewSchema schema)
-        : SequenceScoring<float[]>(parent, schema, parent._tokenColumn, parent._segmentColumn, parent._padId, parent._maxLength)
+        : SequenceScoring<BertForSequenceClassification, float[]>(parent, schema, parent._tokenColumn, parent._segmentColumn, parent._padId, parent._maxLength)
     {
-        public override DataViewSchema.DetachedColumn[] OutputColumns
-        {
-            get
-            {
-                if (parent._binary)
-                    return
-                    [
-                        new("Score", NumberDataViewType.Single),
-                        new("Probability", NumberDataViewType.Single),
-                        new("PredictedLabel", BooleanDataViewType.Instance),
-                    ];
-                var names = parent._classNames.Select(n => n.AsMemory()).ToArray();
-                var keyValues = new DataViewSchema.Annotations.Builder();
-                keyValues.AddKeyValues(names.Length, TextDataViewType.Instance,
-                    (ref VBuffer<ReadOnlyMemory<char>> value) => new VBuffer<ReadOnlyMemory<char>>(names.Length, names).CopyTo(ref value));
-                var slotNames = new DataViewSchema.Annotations.Builder();
-                slotNames.AddSlotNames(names.Length, (ref VBuffer<ReadOnlyMemory<char>> value) => new VBuffer<ReadOnlyMemory<char>>(names.Length, names).CopyTo(ref value));
-                return
-                [
-                    new("Score", new VectorDataViewType(NumberDataViewType.Single, names.Length), slotNames.ToAnnotations()),
-                    new("PredictedLabel", new KeyDataViewType(typeof(uint), names.Length), keyValues.ToAnnotations()),
-                ];
-            }
-        }
+        public override DataViewSchema.DetachedColumn[] OutputColumns => ClassifierOutputs.Columns(parent._binary, parent._classNames);
 
         // Class probabilities; a row with no tokens gets the uniform distribution.
         public override float[][] Score(IReadOnlyList<SequenceInput> batch) =>
             Outputs(batch, logits => nn.functional.softmax(logits, -1), Enumerable.Repeat(1f / parent._classNames.Length, parent._classNames.Length).ToArray());
 
-        public override Delegate[] Getters(Func<float[]> current, Func<int, bool> activeOutput)
-        {
-            if (parent._binary)
-                return
-                [
-                    (ValueGetter<float>)((ref float v) => { var p = current(); v = MathF.Log(p[1]) - MathF.Log(p[0]); }),
-                    (ValueGetter<float>)((ref float v) => v = current()[1]),
-                    (ValueGetter<bool>)((ref bool v) => v = current()[1] > 0.5f),
-                ];
-            return
-            [
-                (ValueGetter<VBuffer<float>>)((ref VBuffer<float> v) => { var p = current(); new VBuffer<float>(p.Length, p).CopyTo(ref v); }),
-                (ValueGetter<uint>)((ref uint v) => { var p = current(); v = (uint)Array.IndexOf(p, p.Max()) + 1; }),
-            ];
-        }
+        public override Delegate[] Getters(Func<float[]> current, Func<int, bool> activeOutput) => ClassifierOutputs.Getters(parent._binary, current);
     }
 }

@@ -69,7 +69,7 @@ public sealed class TextRegressionTransformer : ModelTransformerBase<BertForSequ
         Mapper(schema, new Scoring(this, schema), batchInput);
 
     private sealed class Scoring(TextRegressionTransformer parent, DataViewSchema schema)
-        : SequenceScoring<float[]>(parent, schema, parent._tokenColumn, parent._segmentColumn, parent._padId, parent._maxLength)
+        : SequenceScoring<BertForSequenceClassification, float[]>(parent, schema, parent._tokenColumn, parent._segmentColumn, parent._padId, parent._maxLength)
     {
         public override DataViewSchema.DetachedColumn[] OutputColumns => [new("Score", NumberDataViewType.Single)];
 

@@ -1,6 +1,7 @@
 using Microsoft.ML;
 using Microsoft.ML.Data;
 using Pipelines.Models;
+using TorchSharp;
 using static TorchSharp.torch;
 
 namespace Pipelines;
@@ -9,12 +10,13 @@ namespace Pipelines;
 internal sealed record SequenceInput(int[] Tokens, int[]? Segments);
 
 /// <summary>
-/// The scoring a sequence-level model (classifier, regressor) shares: it reads the token and
-/// optional segment columns and runs the model's forward pass over a batch; subclasses say what
-/// the outputs (B, Labels) become.
+/// The scoring a sequence-level model (classifier, regressor, cloze classifier) shares: it reads the
+/// token and optional segment columns, prepares each row's tokens (<see cref="Prepare"/>), and runs
+/// the model's forward pass over a batch; subclasses say what the outputs (B, Labels) become.
 /// </summary>
-internal abstract class SequenceScoring<TResult>(ModelTransformerBase<BertForSequenceClassification> owner, DataViewSchema schema, string tokenColumn,
+internal abstract class SequenceScoring<TModel, TResult>(ModelTransformerBase<TModel> owner, DataViewSchema schema, string tokenColumn,
     string? segmentColumn, long padId, int maxLength) : RowScoring<SequenceInput, TResult>
+    where TModel : nn.Module, ISequenceClassifier
 {
     private readonly int _tokens = TokenSequences.CheckColumn(schema, tokenColumn).Index;
     private readonly int? _segments = segmentColumn is null ? null : TokenSequences.CheckColumn(schema, segmentColumn).Index;
@@ -30,11 +32,14 @@ internal abstract class SequenceScoring<TResult>(ModelTransformerBase<BertForSeq
         {
             tokens(ref ids);
             segments?.Invoke(ref segs);
-            return new SequenceInput(ids.DenseValues().ToArray(), segments is null ? null : segs.DenseValues().ToArray());
+            return new SequenceInput(Prepare(ids.DenseValues().ToArray()), segments is null ? null : segs.DenseValues().ToArray());
         };
     }
 
     public override int Length(SequenceInput input) => input.Tokens.Length;
+
+    /// <summary>What the model reads of a row's tokens (the row itself unless overridden); no tokens: no forward pass.</summary>
+    protected virtual int[] Prepare(int[] tokens) => tokens;
 
     /// <summary>
     /// Each row's model outputs after <paramref name="transform"/> (tokens cut to the model's length),

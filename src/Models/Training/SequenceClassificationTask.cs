@@ -9,7 +9,7 @@ namespace Pipelines.Models.Training;
 public sealed record LabelledSequence(int[] Ids, int[]? Segments, int Label);
 
 /// <summary>
-/// Fine-tuning of <see cref="BertForSequenceClassification"/>: epochs over the training rows in a
+/// Fine-tuning of a sequence classifier (<see cref="BertForSequenceClassification"/>, <see cref="BertForClozeClassification"/>): epochs over the training rows in a
 /// seeded order (each epoch reshuffled), cross-entropy with optional class weights, and optional
 /// L2-SP regularisation (<see cref="L2SPPenalty"/>), adversarial training (<see cref="AdversarialEmbeddings"/>)
 /// and a joint masked-LM loss (<see cref="JointMaskedLm"/>). Validation reports loss, accuracy and F1 (the
@@ -17,7 +17,8 @@ public sealed record LabelledSequence(int[] Ids, int[]? Segments, int Label);
 /// </summary>
 public sealed class SequenceClassificationTask : ITrainingTask, IDisposable
 {
-    private readonly BertForSequenceClassification _model;
+    private readonly ISequenceClassifier _model;
+    private readonly nn.Module _module;
     private readonly IReadOnlyList<LabelledSequence> _train;
     private readonly IReadOnlyList<LabelledSequence> _validation;
     private readonly Tensor? _classWeights;
@@ -32,7 +33,7 @@ public sealed class SequenceClassificationTask : ITrainingTask, IDisposable
     /// how FGM or PGD perturbs the word embeddings (null: not at all, see <see cref="AdversarialEmbeddings"/>);
     /// <paramref name="jointMaskedLm"/> adds a masked-LM loss on each batch (null: none; the task does not dispose it).
     /// </summary>
-    public SequenceClassificationTask(BertForSequenceClassification model, IReadOnlyList<LabelledSequence> train,
+    public SequenceClassificationTask(ISequenceClassifier model, IReadOnlyList<LabelledSequence> train,
         IReadOnlyList<LabelledSequence> validation, int padId, int maxLength, int batchSize, int seed,
         float[]? classWeights = null, double l2sp = 0, AdversarialSettings? adversarial = null, JointMaskedLm? jointMaskedLm = null)
     {
@@ -40,11 +41,12 @@ public sealed class SequenceClassificationTask : ITrainingTask, IDisposable
         _adversarial = (adversarial ?? AdversarialSettings.None).For(model.Bert.WordEmbeddings.weight!);
         if (train.Count == 0) throw new ArgumentException("There are no training rows.", nameof(train));
         (_model, _train, _validation) = (model, train, validation);
+        _module = model as nn.Module ?? throw new ArgumentException("The classifier must be a TorchSharp module.", nameof(model));
         _batches = new EpochBatches(train.Count, batchSize, seed);
         (PadId, MaxLength, L2SP) = (padId, maxLength, l2sp);
-        _device = model.parameters().First().device;
+        _device = _module.parameters().First().device;
         if (classWeights is not null) _classWeights = tensor(classWeights).to(_device).DetachFromDisposeScope();
-        _l2sp = new L2SPPenalty(model, l2sp);
+        _l2sp = new L2SPPenalty(_module, l2sp);
     }
 
     /// <summary>Padding id.</summary>
@@ -59,7 +61,7 @@ public sealed class SequenceClassificationTask : ITrainingTask, IDisposable
     public int BatchesPerEpoch => _batches.PerEpoch;
 
     /// <inheritdoc/>
-    public nn.Module Model => _model;
+    public nn.Module Model => _module;
     /// <inheritdoc/>
     public long TrainingExamples => _train.Count;
 
@@ -78,7 +80,7 @@ public sealed class SequenceClassificationTask : ITrainingTask, IDisposable
     {
         if (_validation.Count == 0) return null;
         using var _ = no_grad();
-        _model.eval();
+        _module.eval();
         double loss = 0;
         var predicted = new List<int>();
         var positive = new List<double>();
