@@ -37,25 +37,28 @@ public sealed class TokenClassificationTransformer : ModelTransformerBase<BertFo
     public IReadOnlyList<string> TagNames => _tagNames;
     /// <summary>True when predictions are written in IOB1 (because the training tags were).</summary>
     public bool WritesIob1 => _iob1;
+    /// <summary>How tag scores become tags: constrained to valid sequences (the default) or word by word.</summary>
+    public TagDecoding Decoding { get; }
 
     internal TokenClassificationTransformer(IHost host, TokenClassifierOptions options, string[] tagNames, bool iob1, int padId, int maxLength,
         BertForTokenClassification model, TrainingResult? training)
         : this(host, options.TokenColumnName, options.WordIdsColumn, options.SentenceColumnName, options.PredictionColumnName,
-            tagNames, iob1, padId, maxLength, model, training)
+            tagNames, iob1, padId, maxLength, options.Decoding, model, training)
     {
     }
 
     private TokenClassificationTransformer(IHost host, string tokenColumn, string wordIdsColumn, string sentenceColumn, string outputColumn,
-        string[] tagNames, bool iob1, int padId, int maxLength, BertForTokenClassification model, TrainingResult? training)
+        string[] tagNames, bool iob1, int padId, int maxLength, TagDecoding decoding, BertForTokenClassification model, TrainingResult? training)
         : base(host, model, nameof(TokenClassificationTransformer), training)
     {
+        Decoding = decoding;
         (_tokenColumn, _wordIdsColumn, _sentenceColumn, _outputColumn) = (tokenColumn, wordIdsColumn, sentenceColumn, outputColumn);
         (_tagNames, _iob1, _padId, _maxLength) = (tagNames, iob1, padId, maxLength);
     }
 
     /// <summary>
     /// The tag of each of <paramref name="words"/> words from the tokens of a sentence and their
-    /// word ids: the prediction at each word's first token; words without a token are O.
+    /// word ids: decoded (<see cref="Decoding"/>) from the scores at each word's first token; words without a token are O.
     /// </summary>
     public string[] PredictTags(int[] tokens, int[] wordIds, int words) => PredictTags([new TaggerInput(tokens, wordIds, words)])[0];
 
@@ -65,25 +68,33 @@ public sealed class TokenClassificationTransformer : ModelTransformerBase<BertFo
         var scored = Enumerable.Range(0, rows.Count).Where(i => rows[i].Tokens.Length > 0 && rows[i].Words > 0).ToArray();
         if (scored.Length == 0) return tags;
         var tokens = scored.Select(i => TokenBatch.Cut(rows[i].Tokens, _maxLength)).ToArray();
-        long[] best;
+        float[] logProbabilities;
         long width;
+        var k = _tagNames.Length;
         using (NewDisposeScope())
         using (no_grad())
         {
             var (ids, mask) = TokenBatch.Pad(tokens, _padId, Device);
-            best = Model.Forward(ids, mask).argmax(-1).cpu().data<long>().ToArray();                  // (B, T)
+            logProbabilities = nn.functional.log_softmax(Model.Forward(ids, mask).to(ScalarType.Float32), -1).cpu().data<float>().ToArray(); // (B, T, K)
             width = ids.shape[1];
         }
         for (var j = 0; j < scored.Length; j++)
         {
+            // Each word is read at its first token.
             var (row, previous) = (rows[scored[j]], -1);
+            var words = new List<(int Word, float[] Scores)>();
             for (var t = 0; t < tokens[j].Length; t++)
             {
                 var word = row.WordIds[t];
-                if (word >= 0 && word != previous && word < row.Words) tags[scored[j]][word] = _tagNames[best[j * width + t]];
+                if (word >= 0 && word != previous && word < row.Words)
+                    words.Add((word, logProbabilities.AsSpan((int)((j * width + t) * k), k).ToArray()));
                 previous = word;
             }
-            // The model predicts IOB2; repair stray I- tags, then write the training scheme.
+            var best = Decoding == TagDecoding.Constrained
+                ? TagDecoder.Viterbi(words.Select(w => w.Scores).ToList(), _tagNames)
+                : words.Select(w => Array.IndexOf(w.Scores, w.Scores.Max())).ToArray();
+            for (var i = 0; i < words.Count; i++) tags[scored[j]][words[i].Word] = _tagNames[best[i]];
+            // The model predicts IOB2 (independent decoding may leave stray I- tags, read as openings); write the training scheme.
             tags[scored[j]] = _iob1 ? EntityTags.ToIob1(tags[scored[j]]) : EntityTags.ToIob2(tags[scored[j]]);
         }
         return tags;
@@ -107,7 +118,11 @@ public sealed class TokenClassificationTransformer : ModelTransformerBase<BertFo
         ctx.Writer.Write(_maxLength);
         ModelStreams.SaveConfig(ctx, Model.Bert.Config);
         ModelStreams.SaveWeights(ctx, Model);
+        ctx.SaveBinaryStream(DecodingStream, writer => writer.Write((int)Decoding));
     }
+
+    // A stream of its own, so that zips written before it existed still load (with the decoding they had: independent).
+    private const string DecodingStream = "Decoding";
 
     private static TokenClassificationTransformer Create(IHostEnvironment env, ModelLoadContext ctx)
     {
@@ -122,7 +137,10 @@ public sealed class TokenClassificationTransformer : ModelTransformerBase<BertFo
         var config = ModelStreams.LoadConfig(ctx);
         var model = new BertForTokenClassification(config, count);
         ModelStreams.LoadWeights(host, ctx, model, "Token classifier (loaded)");
-        return new TokenClassificationTransformer(host, tokens, wordIds, sentence, output, names, iob1, padId, maxLength, model, null);
+        var decoding = TagDecoding.Independent;
+        ctx.TryLoadBinaryStream(DecodingStream, reader => decoding = (TagDecoding)reader.ReadInt32());
+        if (!Enum.IsDefined(decoding)) throw new InvalidDataException($"Token classifier zip entry declares decoding {(int)decoding}.");
+        return new TokenClassificationTransformer(host, tokens, wordIds, sentence, output, names, iob1, padId, maxLength, decoding, model, null);
     }
 
     private static IRowMapper Create(IHostEnvironment env, ModelLoadContext ctx, DataViewSchema inputSchema) =>

@@ -18,6 +18,13 @@ public sealed class TokenClassifierOptions : FineTuningOptions
     /// <summary>Output column: the predicted tag of every word (vector of String, in the training tags' scheme).</summary>
     public string PredictionColumnName { get; set; } = "PredictedLabel";
 
+    /// <summary>
+    /// How predicted tags are decoded: <see cref="TagDecoding.Constrained"/> (the default) returns the
+    /// most probable valid tag sequence, so an entity never opens with a stray I- tag;
+    /// <see cref="TagDecoding.Independent"/> takes each word's best tag on its own.
+    /// </summary>
+    public TagDecoding Decoding { get; set; } = TagDecoding.Constrained;
+
     internal string WordIdsColumn => WordIdsColumnName ?? TokenColumnName + ".WordIds";
 
     /// <summary>Loss, tag accuracy and entity-level F1 (seqeval's micro F1, as <c>EvaluateEntities</c> computes it).</summary>

@@ -41,6 +41,39 @@ public sealed class TokenClassifierTests
     }
 
     [TestMethod]
+    public void ConstrainedDecodingOpensNoEntityWithInsideAndTravelsInTheZip()
+    {
+        var ml = new MLContext(seed: 1);
+        var data = ml.Data.LoadFromEnumerable(Train.Take(60));
+        var test = ml.Data.LoadFromEnumerable(Test);
+        // A barely trained tagger, whose word-by-word tags are often invalid.
+        ITransformer Fit(TagDecoding decoding)
+        {
+            var options = Small();
+            (options.MaxEpoch, options.Decoding) = (1, decoding);
+            return Tokenize(ml).Append(ml.MulticlassClassification.Trainers.TransformerTokenClassifier(options)).Fit(data);
+        }
+        var (independent, constrained) = (Fit(TagDecoding.Independent), Fit(TagDecoding.Constrained));
+        var (loose, strict) = (Predictions(independent.Transform(test)), Predictions(constrained.Transform(test)));
+        Assert.IsTrue(loose.Zip(strict).Any(p => !p.First.SequenceEqual(p.Second)), "the decodings differ somewhere on a weak tagger");
+
+        // The training tags are IOB2, so output in IOB2: constrained output needs no repair, word by word's did.
+        Assert.IsTrue(strict.All(tags => EntityTags.ToIob2(tags).SequenceEqual(tags)));
+        var path = Path.Combine(Path.GetTempPath(), $"tagger-{Guid.NewGuid():N}.zip");
+        try
+        {
+            ml.Model.Save(constrained, data.Schema, path);
+            var loaded = ml.Model.Load(path, out _);
+            Assert.AreEqual(TagDecoding.Constrained, ((TokenClassificationTransformer)((IEnumerable<ITransformer>)loaded).Last()).Decoding);
+            CollectionAssert.AreEqual(strict.SelectMany(t => t).ToArray(), Predictions(loaded.Transform(test)).SelectMany(t => t).ToArray());
+        }
+        finally
+        {
+            File.Delete(path);
+        }
+    }
+
+    [TestMethod]
     public void ValidationTagsNeverSeenInTrainingAreCountedAndSkippedByTheLoss()
     {
         var ml = new MLContext(seed: 1);
