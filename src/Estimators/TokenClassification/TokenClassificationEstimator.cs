@@ -35,8 +35,16 @@ public sealed class TokenClassificationEstimator : IEstimator<TokenClassificatio
         if (!inputSchema.TryFindColumn(_options.LabelColumnName, out var tags) || tags.Kind == SchemaShape.Column.VectorKind.Scalar)
             throw new ArgumentOutOfRangeException(nameof(inputSchema), $"Could not find tag column '{_options.LabelColumnName}' (a vector, one tag per word)");
         var columns = inputSchema.ToDictionary(c => c.Name);
-        columns[_options.PredictionColumnName] = new SchemaShape.Column(_options.PredictionColumnName,
-            SchemaShape.Column.VectorKind.VariableVector, TextDataViewType.Instance, false);
+        void Add(string name, DataViewType type) => columns[name] = new SchemaShape.Column(name, SchemaShape.Column.VectorKind.VariableVector, type, false);
+        Add(_options.PredictionColumnName, TextDataViewType.Instance);
+        if (_options.EntitiesColumnName is string entities)
+        {
+            Add(entities, TextDataViewType.Instance);
+            Add(entities + ".Type", TextDataViewType.Instance);
+            Add(entities + ".Score", NumberDataViewType.Single);
+            Add(entities + ".Start", NumberDataViewType.Int32);
+            Add(entities + ".End", NumberDataViewType.Int32);
+        }
         return new SchemaShape(columns.Values);
     }
 

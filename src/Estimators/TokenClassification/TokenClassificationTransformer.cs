@@ -28,6 +28,7 @@ public sealed class TokenClassificationTransformer : ModelTransformerBase<BertFo
     private readonly string _wordIdsColumn;
     private readonly string _sentenceColumn;
     private readonly string _outputColumn;
+    private readonly string? _entitiesColumn;
     private readonly string[] _tagNames;
     private readonly bool _iob1;
     private readonly int _padId;
@@ -43,15 +44,16 @@ public sealed class TokenClassificationTransformer : ModelTransformerBase<BertFo
     internal TokenClassificationTransformer(IHost host, TokenClassifierOptions options, string[] tagNames, bool iob1, int padId, int maxLength,
         BertForTokenClassification model, TrainingResult? training)
         : this(host, options.TokenColumnName, options.WordIdsColumn, options.SentenceColumnName, options.PredictionColumnName,
-            tagNames, iob1, padId, maxLength, options.Decoding, model, training)
+            tagNames, iob1, padId, maxLength, options.Decoding, options.EntitiesColumnName, model, training)
     {
     }
 
     private TokenClassificationTransformer(IHost host, string tokenColumn, string wordIdsColumn, string sentenceColumn, string outputColumn,
-        string[] tagNames, bool iob1, int padId, int maxLength, TagDecoding decoding, BertForTokenClassification model, TrainingResult? training)
+        string[] tagNames, bool iob1, int padId, int maxLength, TagDecoding decoding, string? entitiesColumn, BertForTokenClassification model,
+        TrainingResult? training)
         : base(host, model, nameof(TokenClassificationTransformer), training)
     {
-        Decoding = decoding;
+        (Decoding, _entitiesColumn) = (decoding, entitiesColumn);
         (_tokenColumn, _wordIdsColumn, _sentenceColumn, _outputColumn) = (tokenColumn, wordIdsColumn, sentenceColumn, outputColumn);
         (_tagNames, _iob1, _padId, _maxLength) = (tagNames, iob1, padId, maxLength);
     }
@@ -60,13 +62,22 @@ public sealed class TokenClassificationTransformer : ModelTransformerBase<BertFo
     /// The tag of each of <paramref name="words"/> words from the tokens of a sentence and their
     /// word ids: decoded (<see cref="Decoding"/>) from the scores at each word's first token; words without a token are O.
     /// </summary>
-    public string[] PredictTags(int[] tokens, int[] wordIds, int words) => PredictTags([new TaggerInput(tokens, wordIds, words)])[0];
+    public string[] PredictTags(int[] tokens, int[] wordIds, int words) => PredictTags([new TaggerInput(tokens, wordIds, words, "")])[0].Tags;
 
-    private string[][] PredictTags(IReadOnlyList<TaggerInput> rows)
+    /// <summary>
+    /// The entities of a sentence from its tokens and their word ids (as TokenizeSubwords writes them), as
+    /// Hugging Face's aggregated NER pipeline gives them: type, words, word span and score (the mean
+    /// probability of the entity's words' tags).
+    /// </summary>
+    public IReadOnlyList<TaggedEntity> PredictEntities(int[] tokens, int[] wordIds, string sentence) =>
+        TaggedEntity.Of(PredictTags([new TaggerInput(tokens, wordIds, TaggedRows.CountWords(sentence), sentence)])[0], sentence);
+
+    private TaggedWords[] PredictTags(IReadOnlyList<TaggerInput> rows)
     {
         var tags = rows.Select(r => Enumerable.Repeat(EntityTags.Outside, r.Words).ToArray()).ToArray();
+        var scores = rows.Select(r => Enumerable.Repeat(1f, r.Words).ToArray()).ToArray();
         var scored = Enumerable.Range(0, rows.Count).Where(i => rows[i].Tokens.Length > 0 && rows[i].Words > 0).ToArray();
-        if (scored.Length == 0) return tags;
+        if (scored.Length == 0) return Results();
         var tokens = scored.Select(i => TokenBatch.Cut(rows[i].Tokens, _maxLength)).ToArray();
         float[] logProbabilities;
         long width;
@@ -93,11 +104,14 @@ public sealed class TokenClassificationTransformer : ModelTransformerBase<BertFo
             var best = Decoding == TagDecoding.Constrained
                 ? TagDecoder.Viterbi(words.Select(w => w.Scores).ToList(), _tagNames)
                 : words.Select(w => Array.IndexOf(w.Scores, w.Scores.Max())).ToArray();
-            for (var i = 0; i < words.Count; i++) tags[scored[j]][words[i].Word] = _tagNames[best[i]];
+            for (var i = 0; i < words.Count; i++)
+                (tags[scored[j]][words[i].Word], scores[scored[j]][words[i].Word]) = (_tagNames[best[i]], MathF.Exp(words[i].Scores[best[i]]));
             // The model predicts IOB2 (independent decoding may leave stray I- tags, read as openings); write the training scheme.
             tags[scored[j]] = _iob1 ? EntityTags.ToIob1(tags[scored[j]]) : EntityTags.ToIob2(tags[scored[j]]);
         }
-        return tags;
+        return Results();
+
+        TaggedWords[] Results() => tags.Select((t, i) => new TaggedWords(t, scores[i])).ToArray();
     }
 
     internal override void SaveOnnx(Stream stream) =>
@@ -119,10 +133,11 @@ public sealed class TokenClassificationTransformer : ModelTransformerBase<BertFo
         ModelStreams.SaveConfig(ctx, Model.Bert.Config);
         ModelStreams.SaveWeights(ctx, Model);
         ctx.SaveBinaryStream(DecodingStream, writer => writer.Write((int)Decoding));
+        if (_entitiesColumn is not null) ctx.SaveBinaryStream(EntitiesStream, writer => writer.Write(_entitiesColumn));
     }
 
     // A stream of its own, so that zips written before it existed still load (with the decoding they had: independent).
-    private const string DecodingStream = "Decoding";
+    private const string DecodingStream = "Decoding", EntitiesStream = "EntitiesColumn";
 
     private static TokenClassificationTransformer Create(IHostEnvironment env, ModelLoadContext ctx)
     {
@@ -140,7 +155,9 @@ public sealed class TokenClassificationTransformer : ModelTransformerBase<BertFo
         var decoding = TagDecoding.Independent;
         ctx.TryLoadBinaryStream(DecodingStream, reader => decoding = (TagDecoding)reader.ReadInt32());
         if (!Enum.IsDefined(decoding)) throw new InvalidDataException($"Token classifier zip entry declares decoding {(int)decoding}.");
-        return new TokenClassificationTransformer(host, tokens, wordIds, sentence, output, names, iob1, padId, maxLength, decoding, model, null);
+        string? entities = null;
+        ctx.TryLoadBinaryStream(EntitiesStream, reader => entities = reader.ReadString());
+        return new TokenClassificationTransformer(host, tokens, wordIds, sentence, output, names, iob1, padId, maxLength, decoding, entities, model, null);
     }
 
     private static IRowMapper Create(IHostEnvironment env, ModelLoadContext ctx, DataViewSchema inputSchema) =>
@@ -150,10 +167,10 @@ public sealed class TokenClassificationTransformer : ModelTransformerBase<BertFo
     private protected override IRowMapper MakeRowMapper(DataViewSchema schema, IDataView? batchInput) =>
         Mapper(schema, new Scoring(this, schema), batchInput);
 
-    /// <summary>One row's input: its token ids, the word of each token, and the sentence's word count.</summary>
-    private sealed record TaggerInput(int[] Tokens, int[] WordIds, int Words);
+    /// <summary>One row's input: its token ids, the word of each token, the sentence's word count and the sentence.</summary>
+    private sealed record TaggerInput(int[] Tokens, int[] WordIds, int Words, string Sentence);
 
-    private sealed class Scoring(TokenClassificationTransformer parent, DataViewSchema schema) : RowScoring<TaggerInput, string[]>
+    private sealed class Scoring(TokenClassificationTransformer parent, DataViewSchema schema) : RowScoring<TaggerInput, (TaggedWords Words, string Sentence)>
     {
         private readonly int _tokens = TokenSequences.CheckColumn(schema, parent._tokenColumn).Index;
         private readonly int _wordIds = TokenSequences.CheckColumn(schema, parent._wordIdsColumn).Index;
@@ -162,8 +179,17 @@ public sealed class TokenClassificationTransformer : ModelTransformerBase<BertFo
 
         public override IReadOnlyList<int> InputColumns => [_tokens, _wordIds, _sentence];
 
-        public override DataViewSchema.DetachedColumn[] OutputColumns =>
-            [new(parent._outputColumn, new VectorDataViewType(TextDataViewType.Instance))];
+        public override DataViewSchema.DetachedColumn[] OutputColumns => parent._entitiesColumn is not string entities
+            ? [new(parent._outputColumn, new VectorDataViewType(TextDataViewType.Instance))]
+            :
+            [
+                new(parent._outputColumn, new VectorDataViewType(TextDataViewType.Instance)),
+                new(entities, new VectorDataViewType(TextDataViewType.Instance)),
+                new(entities + ".Type", new VectorDataViewType(TextDataViewType.Instance)),
+                new(entities + ".Score", new VectorDataViewType(NumberDataViewType.Single)),
+                new(entities + ".Start", new VectorDataViewType(NumberDataViewType.Int32)),
+                new(entities + ".End", new VectorDataViewType(NumberDataViewType.Int32)),
+            ];
 
         public override Func<TaggerInput> Reader(DataViewRow row)
         {
@@ -177,21 +203,42 @@ public sealed class TokenClassificationTransformer : ModelTransformerBase<BertFo
                 tokens(ref ids);
                 wordIds(ref words);
                 sentence(ref text);
-                return new TaggerInput(ids.DenseValues().ToArray(), words.DenseValues().ToArray(), TaggedRows.CountWords(text.Span));
+                var sentenceText = parent._entitiesColumn is null ? "" : text.ToString();
+                return new TaggerInput(ids.DenseValues().ToArray(), words.DenseValues().ToArray(), TaggedRows.CountWords(text.Span), sentenceText);
             };
         }
 
         public override int Length(TaggerInput input) => input.Tokens.Length;
 
-        public override string[][] Score(IReadOnlyList<TaggerInput> batch) => parent.PredictTags(batch);
+        public override (TaggedWords, string)[] Score(IReadOnlyList<TaggerInput> batch) =>
+            parent.PredictTags(batch).Select((words, i) => (words, batch[i].Sentence)).ToArray();
 
-        public override Delegate[] Getters(Func<string[]> current, Func<int, bool> activeOutput) =>
-        [
-            (ValueGetter<VBuffer<ReadOnlyMemory<char>>>)((ref VBuffer<ReadOnlyMemory<char>> value) =>
-            {
-                var tags = current();
-                new VBuffer<ReadOnlyMemory<char>>(tags.Length, tags.Select(t => t.AsMemory()).ToArray()).CopyTo(ref value);
-            }),
-        ];
+        public override Delegate[] Getters(Func<(TaggedWords Words, string Sentence)> current, Func<int, bool> activeOutput)
+        {
+            var tags = Texts(() => current().Words.Tags);
+            if (parent._entitiesColumn is null) return [tags];
+            IReadOnlyList<TaggedEntity> Entities() => TaggedEntity.Of(current().Words, current().Sentence);
+            return
+            [
+                tags,
+                Texts(() => Entities().Select(e => e.Text).ToArray()),
+                Texts(() => Entities().Select(e => e.Type).ToArray()),
+                Vector(() => Entities().Select(e => e.Score).ToArray()),
+                Vector(() => Entities().Select(e => e.Start).ToArray()),
+                Vector(() => Entities().Select(e => e.End).ToArray()),
+            ];
+        }
+
+        private static ValueGetter<VBuffer<ReadOnlyMemory<char>>> Texts(Func<string[]> values) => (ref VBuffer<ReadOnlyMemory<char>> value) =>
+        {
+            var texts = values();
+            new VBuffer<ReadOnlyMemory<char>>(texts.Length, texts.Select(t => t.AsMemory()).ToArray()).CopyTo(ref value);
+        };
+
+        private static ValueGetter<VBuffer<T>> Vector<T>(Func<T[]> values) => (ref VBuffer<T> value) =>
+        {
+            var array = values();
+            new VBuffer<T>(array.Length, array).CopyTo(ref value);
+        };
     }
 }

@@ -25,6 +25,14 @@ public sealed class TokenClassifierOptions : FineTuningOptions
     /// </summary>
     public TagDecoding Decoding { get; set; } = TagDecoding.Constrained;
 
+    /// <summary>
+    /// Also write each sentence's entities, as Hugging Face's aggregated NER pipeline gives them, in
+    /// parallel vector columns: this name (the entities' words, vector of String), and this name plus
+    /// ".Type" (String), ".Score" (Single: the mean probability of the entity's words' tags), ".Start"
+    /// and ".End" (Int32: the words it spans, end exclusive). Null (the default): tags only.
+    /// </summary>
+    public string? EntitiesColumnName { get; set; }
+
     internal string WordIdsColumn => WordIdsColumnName ?? TokenColumnName + ".WordIds";
 
     /// <summary>Loss, tag accuracy and entity-level F1 (seqeval's micro F1, as <c>EvaluateEntities</c> computes it).</summary>

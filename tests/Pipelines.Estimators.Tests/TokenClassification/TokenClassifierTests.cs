@@ -74,6 +74,46 @@ public sealed class TokenClassifierTests
     }
 
     [TestMethod]
+    public void TheEntitiesColumnsAgreeWithTheTagsAsHuggingFacesAggregatedPipeline()
+    {
+        var ml = new MLContext(seed: 1);
+        var options = Small();
+        (options.MaxEpoch, options.EntitiesColumnName) = (3, "Entities");
+        var estimator = Tokenize(ml).Append(ml.MulticlassClassification.Trainers.TransformerTokenClassifier(options));
+        var data = ml.Data.LoadFromEnumerable(Train);
+        var shape = estimator.GetOutputSchema(SchemaShape.Create(data.Schema));
+        Assert.IsTrue(shape.TryFindColumn("Entities.Score", out _), "the estimator declares the entity columns");
+        var model = estimator.Fit(data);
+        var scored = model.Transform(ml.Data.LoadFromEnumerable(Test));
+        var tags = Predictions(scored);
+        var texts = scored.GetColumn<VBuffer<ReadOnlyMemory<char>>>("Entities").Select(v => v.DenseValues().Select(t => t.ToString()).ToArray()).ToList();
+        var types = scored.GetColumn<VBuffer<ReadOnlyMemory<char>>>("Entities.Type").Select(v => v.DenseValues().Select(t => t.ToString()).ToArray()).ToList();
+        var scores = scored.GetColumn<VBuffer<float>>("Entities.Score").Select(v => v.DenseValues().ToArray()).ToList();
+        var starts = scored.GetColumn<VBuffer<int>>("Entities.Start").Select(v => v.DenseValues().ToArray()).ToList();
+        var ends = scored.GetColumn<VBuffer<int>>("Entities.End").Select(v => v.DenseValues().ToArray()).ToList();
+        Assert.IsGreaterThan(0, texts.Sum(t => t.Length));
+        for (var row = 0; row < Test.Count; row++)
+        {
+            var expected = EntityTags.Extract(tags[row]);
+            var words = Test[row].Sentence.Split(' ', StringSplitOptions.RemoveEmptyEntries);
+            CollectionAssert.AreEqual(expected.Select(e => e.Type).ToArray(), types[row], $"row {row}");
+            CollectionAssert.AreEqual(expected.Select(e => e.Start).ToArray(), starts[row]);
+            CollectionAssert.AreEqual(expected.Select(e => e.End).ToArray(), ends[row]);
+            CollectionAssert.AreEqual(expected.Select(e => string.Join(' ', words[e.Start..e.End])).ToArray(), texts[row]);
+            Assert.IsTrue(scores[row].All(p => p is > 0 and <= 1), $"row {row}: scores are probabilities");
+        }
+        // Scores differ from entity to entity: they are the model's, not a constant.
+        Assert.IsGreaterThan(1, scores.SelectMany(s => s).Distinct().Count());
+
+        using var stream = new MemoryStream();
+        ml.Model.Save(model, data.Schema, stream);
+        stream.Position = 0;
+        var reloaded = ml.Model.Load(stream, out _).Transform(ml.Data.LoadFromEnumerable(Test));
+        CollectionAssert.AreEqual(scores.SelectMany(s => s).ToArray(),
+            reloaded.GetColumn<VBuffer<float>>("Entities.Score").SelectMany(v => v.DenseValues()).ToArray(), "the zip keeps the entity columns");
+    }
+
+    [TestMethod]
     public void ValidationTagsNeverSeenInTrainingAreCountedAndSkippedByTheLoss()
     {
         var ml = new MLContext(seed: 1);
