@@ -38,8 +38,17 @@ public sealed class TokenClassificationTransformer : ModelTransformerBase<BertFo
     public IReadOnlyList<string> TagNames => _tagNames;
     /// <summary>True when predictions are written in IOB1 (because the training tags were).</summary>
     public bool WritesIob1 => _iob1;
-    /// <summary>How tag scores become tags: constrained to valid sequences (the default) or word by word.</summary>
-    public TagDecoding Decoding { get; }
+    /// <summary>
+    /// How tag scores become tags: constrained to valid sequences (the default) or word by word. It may
+    /// be changed on a trained tagger (to compare the two on the same weights); the zip keeps the current one.
+    /// </summary>
+    public TagDecoding Decoding
+    {
+        get => _decoding;
+        set => _decoding = Enum.IsDefined(value) ? value : throw new ArgumentOutOfRangeException(nameof(value), value, "Not a TagDecoding.");
+    }
+
+    private TagDecoding _decoding;
 
     internal TokenClassificationTransformer(IHost host, TokenClassifierOptions options, string[] tagNames, bool iob1, int padId, int maxLength,
         BertForTokenClassification model, TrainingResult? training)
@@ -53,7 +62,7 @@ public sealed class TokenClassificationTransformer : ModelTransformerBase<BertFo
         TrainingResult? training)
         : base(host, model, nameof(TokenClassificationTransformer), training)
     {
-        (Decoding, _entitiesColumn) = (decoding, entitiesColumn);
+        (_decoding, _entitiesColumn) = (decoding, entitiesColumn);
         (_tokenColumn, _wordIdsColumn, _sentenceColumn, _outputColumn) = (tokenColumn, wordIdsColumn, sentenceColumn, outputColumn);
         (_tagNames, _iob1, _padId, _maxLength) = (tagNames, iob1, padId, maxLength);
     }

@@ -8,11 +8,11 @@ namespace Pipelines.Estimators.Tests.FineTuning;
 [TestClass]
 public sealed class HuggingFaceStartTests
 {
-    private static string Fixture(string name) => Path.Combine(AppContext.BaseDirectory, "fixtures", "huggingface", name);
+    internal static string Fixture(string name) => Path.Combine(AppContext.BaseDirectory, "fixtures", "huggingface", name);
 
     // The bert fixture's vocab.txt lists "a" twice (transformers keeps the last line's id; this
     // library refuses a repeated token), so the test uses a copy whose second "a" is renamed.
-    private static string BertDirectory()
+    internal static string BertDirectory()
     {
         var directory = Path.Combine(Path.GetTempPath(), $"hf-bert-{Guid.NewGuid():N}");
         Directory.CreateDirectory(directory);

@@ -173,6 +173,41 @@ public sealed class PromptClassifierTests
         CollectionAssert.AreEqual(new[] { "prize" }, prompt.ClassWords[1]);
     }
 
+    [TestMethod]
+    [DataRow("bert", "free", "meeting")]
+    [DataRow("roberta", "to", "at")]   // byte-level BPE: the words are read as " to" and " at", as inside a sentence
+    public void HuggingFaceMaskedLmsClassifyZeroShotWithTheirOwnHead(string kind, string positive, string negative)
+    {
+        var directory = kind == "bert" ? FineTuning.HuggingFaceStartTests.BertDirectory() : FineTuning.HuggingFaceStartTests.Fixture(kind);
+        var tokenizer = EncoderSource.HuggingFaceTokenizer(directory);
+        var ml = new MLContext(seed: 1);
+        var mails = new[] { "free money click here", "hello world see the dog", "win a prize" }
+            .Select(t => new SyntheticMail.Mail { Text = t, Label = t.Contains("free") }).ToList();
+        var model = ml.Transforms.Text.TokenizeSubwords("Tokens", "Text", tokenizer, maxLength: 16)
+            .Append(ml.BinaryClassification.Trainers.PromptClassifier(new PromptClassifierOptions
+            {
+                Base = EncoderSource.FromHuggingFace(directory), Template = "{text} It was [MASK].", ZeroShot = true, MaxLength = 24,
+                Verbalizer = new Dictionary<string, string[]> { ["True"] = [positive], ["False"] = [negative] }, Device = TestDevice.Option,
+            }))
+            .Fit(ml.Data.LoadFromEnumerable(mails));
+        var prompt = (PromptClassificationTransformer)((IEnumerable<ITransformer>)model).Last();
+        CollectionAssert.AreEqual(new[] { negative }, prompt.ClassWords[0]);
+        CollectionAssert.AreEqual(new[] { positive }, prompt.ClassWords[1]);
+        var probabilities = model.Transform(ml.Data.LoadFromEnumerable(mails)).GetColumn<float>("Probability").ToArray();
+
+        using var reference = MaskedLanguageModelTransformer.FromHuggingFace(directory);
+        using var scope = TorchSharp.torch.NewDisposeScope();
+        using var _ = TorchSharp.torch.no_grad();
+        for (var row = 0; row < mails.Count; row++)
+        {
+            var ids = prompt.Prompt(tokenizer.Encode(mails[row].Text, maxLength: 16).Ids);
+            var logits = reference.Model.Forward(TorchSharp.torch.tensor(ids.Select(i => (long)i).ToArray()).view(1, -1))
+                .TokenLogits[0, Array.IndexOf(ids, tokenizer.MaskId!.Value)];
+            var (yes, no) = (logits[prompt.Model.ClassWords[1][0]].item<float>(), logits[prompt.Model.ClassWords[0][0]].item<float>());
+            Assert.AreEqual(1 / (1 + Math.Exp(no - yes)), probabilities[row], 1e-5, $"{kind} row {row}");
+        }
+    }
+
     private sealed class Prediction
     {
         public float Probability { get; set; }
