@@ -206,26 +206,34 @@ public sealed class BertForSequenceClassification : nn.Module, ISequenceClassifi
     }
 }
 
-/// <summary>Token classification (e.g. NER): a linear classifier on every token's hidden state.</summary>
+/// <summary>
+/// Token classification (e.g. NER): a linear classifier on every token's hidden state, optionally
+/// followed by a CRF over the words' scores (BERT-CRF).
+/// </summary>
 public sealed class BertForTokenClassification : nn.Module
 {
     private readonly BertModel bert;
     private readonly Dropout dropout;
     private readonly LoraLinear classifier;
+    private readonly ConditionalRandomField? crf;
 
-    /// <summary>Builds and initialises a tagger over <paramref name="labels"/> tags.</summary>
-    public BertForTokenClassification(TransformerConfig config, int labels) : base(nameof(BertForTokenClassification))
+    /// <summary>Builds and initialises a tagger over <paramref name="labels"/> tags, with <paramref name="crf"/> over them if given.</summary>
+    public BertForTokenClassification(TransformerConfig config, int labels, ConditionalRandomField? crf = null) : base(nameof(BertForTokenClassification))
     {
         if (labels < 2) throw new ArgumentOutOfRangeException(nameof(labels), labels, "A tagger needs at least two tags.");
+        if (crf is not null && crf.Tags != labels) throw new ArgumentException($"The CRF has {crf.Tags} tags, the tagger {labels}.", nameof(crf));
         bert = new BertModel(config);
         dropout = nn.Dropout(config.Dropout);
         classifier = new LoraLinear(config.Hidden, labels, true);
+        this.crf = crf;
         RegisterComponents();
         WeightInit.Normal(this, config.InitRange);
     }
 
     /// <summary>The encoder.</summary>
     public BertModel Bert => bert;
+    /// <summary>The CRF over the words' tag scores, or null for independent softmax tags.</summary>
+    public ConditionalRandomField? Crf => crf;
 
     /// <summary>Tag logits (B, T, Labels).</summary>
     public Tensor Forward(Tensor ids, Tensor? attentionMask = null, Tensor? segments = null) =>

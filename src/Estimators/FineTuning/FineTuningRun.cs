@@ -62,7 +62,7 @@ internal static class FineTuningRun
 
     /// <summary>
     /// Freezes weights or attaches LoRA adapters as the strategy says (bottleneck adapters are already in
-    /// the model, from <see cref="Config"/>); the head (the module named <paramref name="head"/>) always trains.
+    /// the model, from <see cref="Config"/>); the head (the module named <paramref name="head"/>, and a tagger's CRF) always trains.
     /// </summary>
     public static void ApplyStrategy(nn.Module model, FineTuningOptions options, IChannel channel, string head = "classifier")
     {
@@ -79,17 +79,17 @@ internal static class FineTuningRun
                 Freezing.FreezeBottomLayers(model, options.FrozenLayers);
                 break;
             case FineTuneStrategy.HeadOnly:
-                Freezing.FreezeAllBut(model, head, "bert.pooler");
+                Freezing.FreezeAllBut(model, head, "bert.pooler", "crf.");
                 break;
             case FineTuneStrategy.LoRA:
                 var adapted = Adapters.Attach(model, new LoraOptions
                 {
                     Rank = options.LoraRank, Alpha = options.LoraAlpha, Dropout = options.LoraDropout, Targets = options.LoraTargets,
-                }, head, "bert.pooler");
+                }, head, "bert.pooler", "crf.");
                 channel.Info($"LoRA adapters on {adapted.Count} layers.");
                 break;
             case FineTuneStrategy.Adapters:
-                Freezing.FreezeAllButAdapters(model, head, "bert.pooler");
+                Freezing.FreezeAllButAdapters(model, head, "bert.pooler", "crf.");
                 break;
         }
         channel.Info($"Trainable parameters: {Freezing.TrainableParameters(model):N0} of {Freezing.TotalParameters(model):N0} ({options.Strategy}).");

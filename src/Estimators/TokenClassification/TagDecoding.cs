@@ -22,29 +22,22 @@ public static class TagDecoder
     /// </summary>
     public static int[] Viterbi(IReadOnlyList<float[]> logProbabilities, IReadOnlyList<string> tags)
     {
-        var (n, k) = (logProbabilities.Count, tags.Count);
-        if (n == 0) return [];
+        var (allowed, allowedFirst) = Transitions(tags);
+        return Models.Training.Viterbi.Decode(logProbabilities, (i, j) => allowed[i, j] ? 0 : double.NegativeInfinity,
+            j => allowedFirst[j] ? 0 : double.NegativeInfinity, _ => 0);
+    }
+
+    /// <summary>
+    /// Which IOB2 transitions are valid between <paramref name="tags"/> (from, to), and which tags may
+    /// open a sentence: an I- tag only after B- or I- of its own type.
+    /// </summary>
+    public static (bool[,] Allowed, bool[] AllowedFirst) Transitions(IReadOnlyList<string> tags)
+    {
         var parsed = tags.Select(EntityTags.Parse).ToArray();
-        bool Allowed(int previous, int current) =>
-            parsed[current].Prefix != 'I' || previous >= 0 && parsed[previous].Prefix is 'B' or 'I' && parsed[previous].Type == parsed[current].Type;
-        var score = new double[k];
-        var back = new int[n, k];
-        for (var j = 0; j < k; j++) score[j] = Allowed(-1, j) ? logProbabilities[0][j] : double.NegativeInfinity;
-        for (var t = 1; t < n; t++)
-        {
-            var next = new double[k];
-            for (var j = 0; j < k; j++)
-            {
-                var (best, from) = (double.NegativeInfinity, 0);
-                for (var i = 0; i < k; i++)
-                    if (Allowed(i, j) && score[i] > best) (best, from) = (score[i], i);
-                (next[j], back[t, j]) = (best + logProbabilities[t][j], from);
-            }
-            score = next;
-        }
-        var path = new int[n];
-        path[n - 1] = Array.IndexOf(score, score.Max());
-        for (var t = n - 1; t > 0; t--) path[t - 1] = back[t, path[t]];
-        return path;
+        var allowed = new bool[tags.Count, tags.Count];
+        for (var i = 0; i < tags.Count; i++)
+            for (var j = 0; j < tags.Count; j++)
+                allowed[i, j] = parsed[j].Prefix != 'I' || parsed[i].Prefix is 'B' or 'I' && parsed[i].Type == parsed[j].Type;
+        return (allowed, parsed.Select(p => p.Prefix != 'I').ToArray());
     }
 }

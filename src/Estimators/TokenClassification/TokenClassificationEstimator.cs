@@ -71,7 +71,7 @@ public sealed class TokenClassificationEstimator : IEstimator<TokenClassificatio
         var tokenizer = tokens.Tokenizer;
         var device = DeviceSelection.Select(_host, _options.Device, "Token classifier fine-tuning");
         Seeding.Set(seed);
-        var model = new BertForTokenClassification(config, tagNames.Length);
+        var model = NewModel(config, tagNames, _options.Crf);
         FineTuningRun.CopyEncoder(pretrained, model.Bert, channel);
         model.to(device);
         FineTuningRun.ApplyStrategy(model, _options, channel);
@@ -94,6 +94,14 @@ public sealed class TokenClassificationEstimator : IEstimator<TokenClassificatio
         Adapters.Merge(model);
         model.eval();
         return new TokenClassificationTransformer(_host, _options, tagNames, iob1, tokenizer.PadId, maxLength, model, result);
+    }
+
+    /// <summary>A tagger over <paramref name="tagNames"/> (IOB2), with a CRF that forbids IOB2's invalid transitions when asked.</summary>
+    internal static BertForTokenClassification NewModel(TransformerConfig config, string[] tagNames, bool crf)
+    {
+        if (!crf) return new BertForTokenClassification(config, tagNames.Length);
+        var (allowed, allowedFirst) = TagDecoder.Transitions(tagNames);
+        return new BertForTokenClassification(config, tagNames.Length, new ConditionalRandomField(tagNames.Length, allowed, allowedFirst));
     }
 
     // The tagged sentences, their tags in IOB2.

@@ -39,7 +39,8 @@ public sealed class TokenClassificationTransformer : ModelTransformerBase<BertFo
     /// <summary>True when predictions are written in IOB1 (because the training tags were).</summary>
     public bool WritesIob1 => _iob1;
     /// <summary>
-    /// How tag scores become tags: constrained to valid sequences (the default) or word by word. It may
+    /// How tag scores become tags: constrained to valid sequences (the default; with a CRF, its Viterbi
+    /// path with the learned transitions) or word by word. It may
     /// be changed on a trained tagger (to compare the two on the same weights); the zip keeps the current one.
     /// </summary>
     public TagDecoding Decoding
@@ -110,9 +111,10 @@ public sealed class TokenClassificationTransformer : ModelTransformerBase<BertFo
                     words.Add((word, logProbabilities.AsSpan((int)((j * width + t) * k), k).ToArray()));
                 previous = word;
             }
-            var best = Decoding == TagDecoding.Constrained
-                ? TagDecoder.Viterbi(words.Select(w => w.Scores).ToList(), _tagNames)
-                : words.Select(w => Array.IndexOf(w.Scores, w.Scores.Max())).ToArray();
+            // A CRF's best path is the same through log-probabilities as through the raw scores (they differ by a constant per word).
+            var wordScores = words.Select(w => w.Scores).ToList();
+            var best = Decoding == TagDecoding.Independent ? wordScores.Select(w => Array.IndexOf(w, w.Max())).ToArray()
+                : Model.Crf?.Decode(wordScores) ?? TagDecoder.Viterbi(wordScores, _tagNames);
             for (var i = 0; i < words.Count; i++)
                 (tags[scored[j]][words[i].Word], scores[scored[j]][words[i].Word]) = (_tagNames[best[i]], MathF.Exp(words[i].Scores[best[i]]));
             // The model predicts IOB2 (independent decoding may leave stray I- tags, read as openings); write the training scheme.
@@ -123,9 +125,19 @@ public sealed class TokenClassificationTransformer : ModelTransformerBase<BertFo
         TaggedWords[] Results() => tags.Select((t, i) => new TaggedWords(t, scores[i])).ToArray();
     }
 
+    // The graph gives the tag scores; a CRF's decoding is the application's, from the scores in the metadata.
     internal override void SaveOnnx(Stream stream) =>
         OnnxExport.Save(Model, new OnnxInputs(_padId, _maxLength), stream,
-            OnnxMetadata("token-classifier", _padId, _maxLength, ("tag_names", System.Text.Json.JsonSerializer.Serialize(_tagNames))));
+            OnnxMetadata("token-classifier", _padId, _maxLength, [("tag_names", System.Text.Json.JsonSerializer.Serialize(_tagNames)), .. CrfMetadata()]));
+
+    private IEnumerable<(string, string)> CrfMetadata()
+    {
+        if (Model.Crf is null) yield break;
+        var (start, transitions, end) = Model.Crf.Scores();
+        yield return ("crf_start", System.Text.Json.JsonSerializer.Serialize(start));
+        yield return ("crf_transitions", System.Text.Json.JsonSerializer.Serialize(transitions));
+        yield return ("crf_end", System.Text.Json.JsonSerializer.Serialize(end));
+    }
 
     private static VersionInfo GetVersionInfo() => ModelStreams.Version("PLTOKCLS", LoaderSignature, typeof(TokenClassificationTransformer));
 
@@ -143,10 +155,11 @@ public sealed class TokenClassificationTransformer : ModelTransformerBase<BertFo
         ModelStreams.SaveWeights(ctx, Model);
         ctx.SaveBinaryStream(DecodingStream, writer => writer.Write((int)Decoding));
         if (_entitiesColumn is not null) ctx.SaveBinaryStream(EntitiesStream, writer => writer.Write(_entitiesColumn));
+        if (Model.Crf is not null) ctx.SaveBinaryStream(CrfStream, writer => writer.Write(true));
     }
 
     // A stream of its own, so that zips written before it existed still load (with the decoding they had: independent).
-    private const string DecodingStream = "Decoding", EntitiesStream = "EntitiesColumn";
+    private const string DecodingStream = "Decoding", EntitiesStream = "EntitiesColumn", CrfStream = "Crf";
 
     private static TokenClassificationTransformer Create(IHostEnvironment env, ModelLoadContext ctx)
     {
@@ -159,7 +172,9 @@ public sealed class TokenClassificationTransformer : ModelTransformerBase<BertFo
         var iob1 = ctx.Reader.ReadBoolean();
         var (padId, maxLength) = (ctx.Reader.ReadInt32(), ctx.Reader.ReadInt32());
         var config = ModelStreams.LoadConfig(ctx);
-        var model = new BertForTokenClassification(config, count);
+        var crf = false;
+        ctx.TryLoadBinaryStream(CrfStream, reader => crf = reader.ReadBoolean());
+        var model = TokenClassificationEstimator.NewModel(config, names, crf);
         ModelStreams.LoadWeights(host, ctx, model, "Token classifier (loaded)");
         var decoding = TagDecoding.Independent;
         ctx.TryLoadBinaryStream(DecodingStream, reader => decoding = (TagDecoding)reader.ReadInt32());

@@ -26,6 +26,14 @@ public sealed class TokenClassifierOptions : FineTuningOptions
     public TagDecoding Decoding { get; set; } = TagDecoding.Constrained;
 
     /// <summary>
+    /// A CRF layer over the words' tag scores (BERT-CRF): it learns which tag follows which, is trained
+    /// by the likelihood of each sentence's whole tag sequence, and decodes by Viterbi with the learned
+    /// transitions (the transitions IOB2 forbids stay forbidden). False (the default): independent
+    /// softmax tags, decoded as <see cref="Decoding"/> says.
+    /// </summary>
+    public bool Crf { get; set; }
+
+    /// <summary>
     /// Also write each sentence's entities, as Hugging Face's aggregated NER pipeline gives them, in
     /// parallel vector columns: this name (the entities' words, vector of String), and this name plus
     /// ".Type" (String), ".Score" (Single: the mean probability of the entity's words' tags), ".Start"

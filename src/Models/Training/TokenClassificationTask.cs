@@ -12,7 +12,9 @@ public sealed record TaggedSequence(int[] Ids, int[] Labels);
 /// <summary>
 /// Fine-tuning of <see cref="BertForTokenClassification"/> (NER and other taggers): epochs over
 /// the training rows in a seeded order, token-level cross-entropy over the labelled positions with
-/// optional tag weights, optional L2-SP. Validation reports loss and the accuracy of labelled positions.
+/// optional tag weights (or, when the model has a CRF, the CRF's negative log-likelihood of each
+/// row's labelled positions as one sequence), optional L2-SP and adversarial training. Validation
+/// reports loss and the accuracy of labelled positions (CRF: of its Viterbi path), and entity F1 when given.
 /// </summary>
 public sealed class TokenClassificationTask : ITrainingTask, IDisposable
 {
@@ -62,8 +64,7 @@ public sealed class TokenClassificationTask : ITrainingTask, IDisposable
     {
         var rows = _batches.Draw(draw).Select(i => _train[i]).ToList();
         var (logits, labels, tokens) = Forward(rows);
-        var loss = _adversarial.AddTo(BertForTokenClassification.Loss(logits, labels, _tagWeights),
-            () => BertForTokenClassification.Loss(Forward(rows).Logits, labels, _tagWeights));
+        var loss = _adversarial.AddTo(Loss(rows, logits, labels), () => Loss(rows, Forward(rows).Logits, labels));
         return (_l2sp.AddTo(loss), rows.Count, tokens);
     }
 
@@ -79,29 +80,59 @@ public sealed class TokenClassificationTask : ITrainingTask, IDisposable
         {
             using var scope = NewDisposeScope();
             var (logits, labels, _) = Forward(chunk);
-            var counted = labels.ne(Heads.IgnoreIndex);
-            var n = counted.sum().item<long>();
+            var n = chunk.Sum(r => r.Labels.Take((int)logits.shape[1]).Count(l => l != Heads.IgnoreIndex));
             if (n == 0) continue;
-            loss += BertForTokenClassification.Loss(logits, labels, _tagWeights).item<float>() * n;
-            var predicted = logits.argmax(-1);
-            correct += predicted.eq(labels).logical_and(counted).sum().item<long>();
+            loss += Loss(chunk, logits, labels).item<float>() * (_model.Crf is null ? n : chunk.Length);
+            var tags = LabelledTags(chunk, logits).ToList();
+            correct += tags.Sum(r => r.Gold.Zip(r.Predicted).Count(p => p.First == p.Second));
             labelled += n;
-            if (_entityF1 is not null) rows.AddRange(LabelledTags(chunk, predicted));
+            if (_entityF1 is not null) rows.AddRange(tags);
         }
         if (labelled == 0) return null;
-        return new ValidationResult(step, loss / labelled, correct / labelled, F1: _entityF1?.Invoke(rows));
+        // The loss is per labelled word (cross-entropy) or per sentence (the CRF's likelihood of a whole sequence).
+        var sentences = _validation.Count(r => r.Labels.Take(_maxLength).Any(l => l != Heads.IgnoreIndex));
+        return new ValidationResult(step, loss / (_model.Crf is null ? labelled : sentences), correct / labelled, F1: _entityF1?.Invoke(rows));
     }
 
-    // Each row's gold and predicted tag ids at its labelled positions (those the model saw).
-    private static IEnumerable<(int[] Gold, int[] Predicted)> LabelledTags(IReadOnlyList<TaggedSequence> rows, Tensor predicted)
+    // Each row's gold and predicted tag ids at its labelled positions (those the model saw): the best
+    // tag of each position, or the CRF's best path through them.
+    private IEnumerable<(int[] Gold, int[] Predicted)> LabelledTags(IReadOnlyList<TaggedSequence> rows, Tensor logits)
     {
-        var width = (int)predicted.shape[1];
-        var flat = predicted.cpu().data<long>().ToArray();
+        var (width, k) = ((int)logits.shape[1], (int)logits.shape[2]);
+        var flat = logits.to(ScalarType.Float32).cpu().data<float>().ToArray();
         for (var r = 0; r < rows.Count; r++)
         {
-            var positions = Enumerable.Range(0, Math.Min(width, rows[r].Labels.Length)).Where(t => rows[r].Labels[t] != Heads.IgnoreIndex).ToArray();
-            yield return (positions.Select(t => rows[r].Labels[t]).ToArray(), positions.Select(t => (int)flat[r * width + t]).ToArray());
+            var positions = Positions(rows[r], width);
+            var scores = positions.Select(t => flat.AsSpan((r * width + t) * k, k).ToArray()).ToList();
+            var predicted = _model.Crf?.Decode(scores) ?? scores.Select(s => Array.IndexOf(s, s.Max())).ToArray();
+            yield return (positions.Select(t => rows[r].Labels[t]).ToArray(), predicted);
         }
+    }
+
+    // The positions of a row's labels within the first width tokens.
+    private static int[] Positions(TaggedSequence row, int width) =>
+        Enumerable.Range(0, Math.Min(width, row.Labels.Length)).Where(t => row.Labels[t] != Heads.IgnoreIndex).ToArray();
+
+    // Cross-entropy over the labelled tokens; with a CRF, its negative log-likelihood of each row's labelled positions as one sequence.
+    private Tensor Loss(IReadOnlyList<TaggedSequence> rows, Tensor logits, Tensor labels)
+    {
+        if (_model.Crf is not ConditionalRandomField crf) return BertForTokenClassification.Loss(logits, labels, _tagWeights);
+        var width = (int)logits.shape[1];
+        var positions = rows.Select(r => Positions(r, width)).ToList();
+        var kept = Enumerable.Range(0, rows.Count).Where(i => positions[i].Length > 0).Select(i => (long)i).ToArray();     // rows with a labelled word
+        if (kept.Length == 0) return logits.sum() * 0;
+        var longest = kept.Max(i => positions[(int)i].Length);
+        var (index, gold, mask) = (new long[kept.Length * longest], new long[kept.Length * longest], new bool[kept.Length * longest]);
+        for (var b = 0; b < kept.Length; b++)
+        {
+            var words = positions[(int)kept[b]];
+            for (var w = 0; w < words.Length; w++)
+                (index[b * longest + w], gold[b * longest + w], mask[b * longest + w]) = (words[w], rows[(int)kept[b]].Labels[words[w]], true);
+        }
+        var selected = logits.index_select(0, tensor(kept, device: _device));                                          // (B', T, K)
+        var at = tensor(index, [kept.Length, longest], device: _device).unsqueeze(2).expand(-1, -1, logits.shape[2]);
+        return crf.NegativeLogLikelihood(selected.gather(1, at), tensor(gold, [kept.Length, longest], device: _device),
+            tensor(mask, [kept.Length, longest], device: _device));
     }
 
     private (Tensor Logits, Tensor Labels, long Tokens) Forward(IReadOnlyList<TaggedSequence> rows)

@@ -74,6 +74,41 @@ public sealed class TokenClassifierTests
     }
 
     [TestMethod]
+    public void ACrfTaggerLearnsTransitionsDecodesValidTagsAndTravelsInTheZipAndOnnx()
+    {
+        var ml = new MLContext(seed: 1);
+        var options = Small();
+        options.Crf = true;
+        var data = ml.Data.LoadFromEnumerable(Train);
+        var model = Tokenize(ml).Append(ml.MulticlassClassification.Trainers.TransformerTokenClassifier(options)).Fit(data);
+        var tagger = (TokenClassificationTransformer)((IEnumerable<ITransformer>)model).Last();
+        Assert.IsNotNull(tagger.Model.Crf);
+        var scored = model.Transform(ml.Data.LoadFromEnumerable(Test));
+        var metrics = ml.MulticlassClassification.EvaluateEntities(scored);
+        Assert.IsGreaterThan(0.9, metrics.Micro.F1, metrics.ToString());
+
+        // The learned transitions prefer what the training tags do: a first name is followed by the rest of the name, never by another name.
+        var (start, transitions, _) = tagger.Model.Crf!.Scores();
+        var names = tagger.TagNames.ToList();
+        int T(string from, string to) => names.IndexOf(from) * names.Count + names.IndexOf(to);
+        Assert.IsGreaterThan(transitions[T("B-PER", "B-PER")], transitions[T("B-PER", "I-PER")], "a person's first name is followed by the rest of the name");
+        Assert.IsLessThan(-1000f, transitions[T("O", "I-PER")], "forbidden");
+        Assert.IsLessThan(-1000f, start[names.IndexOf("I-LOC")], "forbidden");
+
+        var tags = Predictions(scored);
+        using var stream = new MemoryStream();
+        ml.Model.Save(model, data.Schema, stream);
+        stream.Position = 0;
+        var loaded = ml.Model.Load(stream, out _);
+        Assert.IsNotNull(((TokenClassificationTransformer)((IEnumerable<ITransformer>)loaded).Last()).Model.Crf, "the zip keeps the CRF");
+        CollectionAssert.AreEqual(tags.SelectMany(t => t).ToArray(), Predictions(loaded.Transform(ml.Data.LoadFromEnumerable(Test))).SelectMany(t => t).ToArray());
+
+        using var session = new Microsoft.ML.OnnxRuntime.InferenceSession(Scoring.OnnxDeploymentTests.Export(ml, model));
+        var exported = System.Text.Json.JsonSerializer.Deserialize<float[]>(session.ModelMetadata.CustomMetadataMap["pipelines.crf_transitions"])!;
+        CollectionAssert.AreEqual(transitions, exported, "the graph's metadata carries the transitions an application decodes with");
+    }
+
+    [TestMethod]
     public void TheEntitiesColumnsAgreeWithTheTagsAsHuggingFacesAggregatedPipeline()
     {
         var ml = new MLContext(seed: 1);
