@@ -9,7 +9,8 @@ namespace Pipelines.Benchmarks;
 /// (a) a masked-LM pretrained on the training sentences' text (no tags) then fine-tuned as a
 /// tagger, (b) the same tagger trained from scratch, each with 10 % and 100 % of the training
 /// sentences. Entity-level micro F1 and per-type F1 (seqeval's definition), and wall times; and each
-/// tagger's micro F1 with constrained (Viterbi, the default) and word-by-word decoding of the same weights.
+/// tagger's micro F1 with constrained (Viterbi, the default) and word-by-word decoding of the same weights;
+/// (c) the pretrained tagger with a CRF layer.
 ///   ner [--data=folder] [--fractions=0.1,1] [--steps=1500] [--layers=4] [--hidden=128] [--device=auto] [--out=runs/ner]
 /// </summary>
 public static class NerBenchmark
@@ -61,11 +62,11 @@ public static class NerBenchmark
         foreach (var fraction in fractions)
         {
             var sample = NerExperiment.Sample(train, fraction);
-            foreach (var fromPretrained in new[] { true, false })
+            foreach (var (fromPretrained, crf) in new[] { (true, false), (false, false), (true, true) })
             {
-                var method = fromPretrained ? "pretrained + fine-tuned" : "from scratch";
+                var method = (fromPretrained ? "pretrained + fine-tuned" : "from scratch") + (crf ? " + CRF" : "");
                 var runClock = Stopwatch.StartNew();
-                var model = NerExperiment.Tagger(ml, tokenizer, fromPretrained ? pretrained : null, sample, devData, fraction >= 0.5 ? 6 : 20, options);
+                var model = NerExperiment.Tagger(ml, tokenizer, fromPretrained ? pretrained : null, sample, devData, fraction >= 0.5 ? 6 : 20, options, crf: crf);
                 var tagger = model.LastTransformer;
                 var metrics = ml.MulticlassClassification.EvaluateEntities(model.Transform(testData));
                 var epochsRun = tagger.Training!.Steps / (double)((sample.Count + options.BatchSize - 1) / options.BatchSize);

@@ -64,17 +64,18 @@ public static class NerExperiment
 
     /// <summary>
     /// Fine-tunes a tagger on <paramref name="sentences"/>, from <paramref name="pretrained"/> or from
-    /// scratch (null), choosing the epoch by loss on <paramref name="validation"/> (already tokenized).
+    /// scratch (null), choosing the epoch by loss on <paramref name="validation"/> (already tokenized);
+    /// <paramref name="crf"/> adds a CRF layer.
     /// </summary>
     public static TransformerChain<TokenClassificationTransformer> Tagger(MLContext ml, TextTokenizer tokenizer, MaskedLanguageModelTransformer? pretrained,
-        IReadOnlyList<TaggedSentence> sentences, IDataView validation, int epochs, NerOptions options, int seed = 11) =>
+        IReadOnlyList<TaggedSentence> sentences, IDataView validation, int epochs, NerOptions options, int seed = 11, bool crf = false) =>
         Tokenize(ml, tokenizer, options)
             .Append(ml.MulticlassClassification.Trainers.TransformerTokenClassifier(new TokenClassifierOptions
             {
                 Base = pretrained is null ? EncoderSource.None : EncoderSource.FromTransformer(pretrained),
                 Tokenizer = tokenizer, Layers = options.Layers, Hidden = options.Hidden, Heads = Math.Max(2, options.Hidden / 64),
                 MaxLength = options.MaxLength, MaxEpoch = epochs, BatchSize = options.BatchSize, LearningRate = options.LearningRate,
-                Patience = 3, ValidationSet = validation, LogEvery = 200, Device = options.Device, Seed = seed,
+                Patience = 3, ValidationSet = validation, LogEvery = 200, Device = options.Device, Seed = seed, Crf = crf,
             }))
             .Fit(ml.Data.LoadFromEnumerable(sentences));
 
