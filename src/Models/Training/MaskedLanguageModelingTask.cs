@@ -148,8 +148,9 @@ public sealed class MaskedLanguageModelingTask : ITrainingTask
         var masked = examples.Select(e => _masking(e.Ids, e.WordIds, random)).ToList();
         var (ids, mask) = Batching.Pad(masked.Select(m => m.Inputs).ToList(), PadId, MaxLength, _device);
         var labels = Batching.PadLabels(masked.Select(m => m.Labels).ToList(), ids.shape[1], _device);
-        var tokens = mask.sum().item<long>();
-        var anyMasked = labels.ne(Heads.IgnoreIndex).any().item<bool>();
+        // Counted on the host, where the rows are: reading them from the device would wait for it every micro-batch.
+        var tokens = masked.Sum(m => (long)Math.Min(m.Inputs.Length, MaxLength));
+        var anyMasked = masked.Any(m => m.Labels.Take(MaxLength).Any(l => l != Heads.IgnoreIndex));
         Tensor logits, targets, loss, maskedLoss;
         var pairsRight = 0;
         if (examples[0].Segments is null)
