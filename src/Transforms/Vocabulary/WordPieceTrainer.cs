@@ -92,7 +92,7 @@ public static class WordPieceTrainer
             {
                 _counts[w] = kept[w].Value;
                 _words[w] = kept[w].Key.EnumerateRunes().Select((r, i) => _ids[(i == 0 ? "" : Continuation) + r]).ToList();
-                AddPairs(w, +1);
+                AddPairs(w);
             }
             foreach (var (pair, count) in _pairCounts) _queue.Enqueue(pair, (count, pair));
         }
@@ -120,32 +120,67 @@ public static class WordPieceTrainer
             return id;
         }
 
+        // Merges every (left, right) of word w into merged and updates the counts of the pairs that
+        // changed, and only those: the word's other pairs keep their counts and stay off the queue.
+        // A word may still be listed under a pair it no longer holds (sets are not pruned): it is skipped.
         private void Merge(int w, int left, int right, int merged)
         {
-            AddPairs(w, -1, enqueue: true);
             var word = _words[w];
+            if (!Holds(word, left, right)) return;
+            _delta.Clear();
+            Tally(word, -1);
             for (var i = 0; i + 1 < word.Count; i++)
             {
                 if (word[i] != left || word[i + 1] != right) continue;
                 word[i] = merged;
                 word.RemoveAt(i + 1);
             }
-            AddPairs(w, +1, enqueue: true);
+            Tally(word, +1);
+            foreach (var (pair, change) in _delta)
+            {
+                if (change == 0) continue;
+                var count = (_pairCounts.TryGetValue(pair, out var c) ? c : 0) + change * _counts[w];
+                _pairCounts[pair] = count;
+                if (change > 0)
+                {
+                    if (!_pairWords.TryGetValue(pair, out var set)) _pairWords[pair] = set = [];
+                    set.Add(w);
+                }
+                if (count > 0) _queue.Enqueue(pair, (count, pair));
+            }
         }
 
-        private void AddPairs(int w, int sign, bool enqueue = false)
+        private readonly Dictionary<long, int> _delta = [];
+
+        // How many times each adjacent pair of the word occurs, times sign, into _delta.
+        private void Tally(List<int> word, int sign)
+        {
+            for (var i = 0; i + 1 < word.Count; i++)
+            {
+                var pair = Pair(word[i], word[i + 1]);
+                _delta[pair] = (_delta.TryGetValue(pair, out var n) ? n : 0) + sign;
+            }
+        }
+
+        private static bool Holds(List<int> word, int left, int right)
+        {
+            for (var i = 0; i + 1 < word.Count; i++)
+                if (word[i] == left && word[i + 1] == right) return true;
+            return false;
+        }
+
+        private static long Pair(int left, int right) => ((long)left << 32) | (uint)right;
+
+        // The word's pairs counted in (sign +1) when the word is first read.
+        private void AddPairs(int w)
         {
             var word = _words[w];
             for (var i = 0; i + 1 < word.Count; i++)
             {
-                var pair = ((long)word[i] << 32) | (uint)word[i + 1];
-                var count = (_pairCounts.TryGetValue(pair, out var c) ? c : 0) + sign * _counts[w];
-                _pairCounts[pair] = count;
+                var pair = Pair(word[i], word[i + 1]);
+                _pairCounts[pair] = (_pairCounts.TryGetValue(pair, out var c) ? c : 0) + _counts[w];
                 if (!_pairWords.TryGetValue(pair, out var set)) _pairWords[pair] = set = [];
-                if (sign > 0) set.Add(w);
-                else if (count == 0) set.Clear();
-                // Every changed count is queued again; entries with an out-of-date count are skipped.
-                if (enqueue && count > 0) _queue.Enqueue(pair, (count, pair));
+                set.Add(w);
             }
         }
 
