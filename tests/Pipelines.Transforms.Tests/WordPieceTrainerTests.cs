@@ -29,6 +29,47 @@ public sealed class WordPieceTrainerTests
     }
 
     [TestMethod]
+    public void EveryMergeIsTheMostFrequentPairCountedAfreshOverAllWords()
+    {
+        // Words of a few syllables, so that merges overlap, repeat and make pieces that already exist.
+        var random = new Random(5);
+        string[] syllables = ["ab", "ba", "a", "b", "abc", "ca", "bc"];
+        var texts = Enumerable.Range(0, 400).Select(_ => string.Join(' ', Enumerable.Range(0, 6).Select(_ =>
+            string.Concat(Enumerable.Range(0, random.Next(1, 5)).Select(_ => syllables[random.Next(syllables.Length)]))))).ToList();
+        var options = new WordPieceTrainerOptions { VocabularySize = 120, MinFrequency = 2 };
+        CollectionAssert.AreEqual(NaiveTrain(texts, options).ToArray(), WordPieceTrainer.Train(texts, options).ToArray());
+    }
+
+    // The reference: after every merge, count every adjacent pair of every word again from scratch.
+    private static List<string> NaiveTrain(IEnumerable<string> texts, WordPieceTrainerOptions options)
+    {
+        var counts = texts.SelectMany(t => t.Split(' ')).GroupBy(w => w).ToDictionary(g => g.Key, g => g.Count());
+        var vocabulary = options.SpecialTokens.ToList();
+        var alphabet = counts.Keys.SelectMany(w => w).Distinct().Select(c => c.ToString()).Order(StringComparer.Ordinal).ToList();
+        vocabulary.AddRange(alphabet);
+        vocabulary.AddRange(alphabet.Select(c => "##" + c));
+        var words = counts.ToDictionary(p => p.Key, p => p.Key.Select((c, i) => vocabulary.IndexOf((i == 0 ? "" : "##") + c)).ToList());
+        while (vocabulary.Count < options.VocabularySize)
+        {
+            var pairs = new Dictionary<(int, int), long>();
+            foreach (var (word, pieces) in words)
+                for (var i = 0; i + 1 < pieces.Count; i++)
+                    pairs[(pieces[i], pieces[i + 1])] = pairs.GetValueOrDefault((pieces[i], pieces[i + 1])) + counts[word];
+            if (pairs.Count == 0) break;
+            var best = pairs.OrderByDescending(p => p.Value).ThenBy(p => p.Key.Item1).ThenBy(p => p.Key.Item2).First();
+            if (best.Value < options.MinFrequency) break;
+            var (left, right) = best.Key;
+            var text = vocabulary[left] + vocabulary[right][2..];
+            if (!vocabulary.Contains(text)) vocabulary.Add(text);
+            var merged = vocabulary.IndexOf(text);
+            foreach (var pieces in words.Values)
+                for (var i = 0; i + 1 < pieces.Count; i++)
+                    if (pieces[i] == left && pieces[i + 1] == right) { pieces[i] = merged; pieces.RemoveAt(i + 1); }
+        }
+        return vocabulary;
+    }
+
+    [TestMethod]
     public void TrainingIsDeterministic()
     {
         var options = new WordPieceTrainerOptions { VocabularySize = 50 };
