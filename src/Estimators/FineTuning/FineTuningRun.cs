@@ -23,6 +23,13 @@ internal static class FineTuningRun
     public static void CheckTokens(SchemaShape schema, FineTuningOptions options) =>
         TokenColumn.Check(schema, options.TokenColumnName, options.Tokenizer is not null || options.Base != EncoderSource.None, nameof(FineTuningOptions));
 
+    /// <summary>A multiclass classifier has no AUC to select by: refused before data.</summary>
+    public static void CheckClassifierBestBy(FineTuningOptions options, bool binary)
+    {
+        if (!binary && options.BestBy == BestBy.Auc)
+            throw new ArgumentException("BestBy.Auc: AUC is a binary classifier's measure; a multiclass classifier selects by BestBy.F1 (macro), Accuracy or Loss.", nameof(options.BestBy));
+    }
+
     /// <summary>
     /// The pretrained encoder (null from scratch), the token column (tokenizer, maximum length,
     /// tokenization of raw validation text) and the model config. A pretrained start's tokenizer must

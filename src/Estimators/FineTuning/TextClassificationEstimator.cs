@@ -60,8 +60,7 @@ public sealed class TextClassificationEstimator : IEstimator<TextClassificationT
     public TextClassificationTransformer Fit(IDataView input)
     {
         _options.Validate();
-        if (!_binary && _options.BestBy == BestBy.Auc)
-            throw new ArgumentException("BestBy.Auc: AUC is a binary classifier's measure; a multiclass classifier selects by BestBy.F1 (macro), Accuracy or Loss.", nameof(_options.BestBy));
+        FineTuningRun.CheckClassifierBestBy(_options, _binary);
         var seed = _options.Seed ?? _host.Rand.Next();
         using var channel = _host.Start("Text classifier fine-tuning");
         var (pretrained, tokens, config) = FineTuningRun.Start(_options, input.Schema);
