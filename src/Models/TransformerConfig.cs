@@ -90,6 +90,18 @@ public sealed record TransformerConfig
     private static readonly JsonSerializerOptions Json = new() { WriteIndented = true };
 
     /// <summary>
+    /// A BERT style encoder: post-LayerNorm with epsilon 1e-12, two segment types, feed-forward 4 x
+    /// <paramref name="hidden"/> unless <paramref name="feedForward"/> is given, and position rows for
+    /// <paramref name="maxLength"/> tokens (at least 8, so that short rows leave room); set the rest with <c>with</c>.
+    /// The one place a new encoder's config is made, as <see cref="Gpt"/> is for decoders.
+    /// </summary>
+    public static TransformerConfig Bert(int vocabSize, int layers, int hidden, int heads, int maxLength, int feedForward = 0) => new()
+    {
+        VocabSize = vocabSize, Layers = layers, Hidden = hidden, Heads = heads, FeedForward = feedForward > 0 ? feedForward : 4 * hidden,
+        MaxPositions = Math.Max(maxLength, 8), TypeVocabSize = 2, PreLayerNorm = false, LayerNormEpsilon = 1e-12,
+    };
+
+    /// <summary>
     /// A GPT-2 style decoder: pre-LayerNorm with epsilon 1e-5, no segment embeddings, feed-forward 4 x
     /// <paramref name="hidden"/> unless <paramref name="feedForward"/> is given, a context of
     /// <paramref name="blockSize"/> positions; set the rest with <c>with</c>.

@@ -57,4 +57,17 @@ public sealed class TransformerConfigTests
         Assert.IsTrue(tanh.forward(ids).equal(same.forward(ids)).all().item<bool>(), "Default is tanh GELU in the decoder");
         Assert.IsFalse(tanh.forward(ids).allclose(exact.forward(ids), rtol: 0, atol: 1e-4));
     }
+
+    [TestMethod]
+    public void TheBertPresetIsAPostLayerNormEncoderWithSegmentsAndRoomForShortRows()
+    {
+        var config = TransformerConfig.Bert(vocabSize: 500, layers: 2, hidden: 64, heads: 1, maxLength: 5);
+        Assert.IsFalse(config.PreLayerNorm);
+        Assert.AreEqual(2, config.TypeVocabSize);
+        Assert.AreEqual(1e-12, config.LayerNormEpsilon);
+        Assert.AreEqual(256, config.FeedForward);
+        Assert.AreEqual(8, config.MaxPositions, "at least 8 positions");
+        Assert.AreEqual(100, TransformerConfig.Bert(500, 2, 64, 1, 128, feedForward: 100).FeedForward);
+        Assert.AreEqual(128, TransformerConfig.Bert(500, 2, 64, 1, 128).MaxPositions);
+    }
 }

@@ -48,11 +48,7 @@ internal static class FineTuningRun
     /// tokens; the options' dropout and, with <see cref="FineTuneStrategy.Adapters"/>, bottleneck adapters either way.
     /// </summary>
     public static TransformerConfig Config(FineTuningOptions options, MaskedLanguageModelTransformer? pretrained, TextTokenizer tokenizer, int maxLength) =>
-        (pretrained?.Config ?? new TransformerConfig
-        {
-            VocabSize = tokenizer.VocabSize, Layers = options.Layers, Hidden = options.Hidden, Heads = ModelShape.Heads(options.Hidden, options.Heads),
-            FeedForward = 4 * options.Hidden, MaxPositions = Math.Max(maxLength, 8),
-        }) with
+        (pretrained?.Config ?? TransformerConfig.Bert(tokenizer.VocabSize, options.Layers, options.Hidden, ModelShape.Heads(options.Hidden, options.Heads), maxLength)) with
         {
             Dropout = options.Dropout,
             AdapterSize = options.Strategy == FineTuneStrategy.Adapters ? options.AdapterSize : 0,

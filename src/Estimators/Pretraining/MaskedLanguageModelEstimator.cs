@@ -57,12 +57,8 @@ public sealed class MaskedLanguageModelEstimator : IEstimator<MaskedLanguageMode
 
         var device = DeviceSelection.Select(_host, _options.Device, "Masked language model pretraining");
         Seeding.Set(seed);
-        var config = _options.Base?.Config ?? new TransformerConfig
-        {
-            VocabSize = tokenizer.VocabSize, Layers = _options.Layers, Hidden = _options.Hidden, Heads = ModelShape.Heads(_options.Hidden, _options.Heads),
-            FeedForward = _options.FeedForward > 0 ? _options.FeedForward : 4 * _options.Hidden,
-            MaxPositions = Math.Max(column.MaxLength, 8), Dropout = _options.Dropout,
-        };
+        var config = _options.Base?.Config ?? TransformerConfig.Bert(tokenizer.VocabSize, _options.Layers, _options.Hidden,
+            ModelShape.Heads(_options.Hidden, _options.Heads), column.MaxLength, _options.FeedForward) with { Dropout = _options.Dropout };
         var pairs = _options.SentencePairs != SentencePairObjective.None;
         var model = new BertForPreTraining(config, sentencePair: pairs || (_options.Base?.Model.HasSentencePairHead ?? false));
         if (_options.Base is not null) model.load_state_dict(_options.Base.Model.state_dict(), strict: false);
