@@ -62,7 +62,35 @@ public sealed class BertForClozeClassification : nn.Module, ISequenceClassifier
         var position = isMask.to(ScalarType.Int64).argmax(1);                                 // (B): the first mask
         var at = hidden.gather(1, position.view(-1, 1, 1).expand(-1, 1, hidden.shape[2])).squeeze(1); // (B, C)
         var vocabulary = cls.Predictions.forward(at, bert.WordEmbeddings.weight!);           // (B, V)
-        var words = vocabulary.index_select(1, tensor(_wordIds.Select(i => (long)i).ToArray(), device: ids.device)); // (B, W)
-        return words.matmul(tensor(_average, [_wordIds.Length, ClassWords.Count], device: ids.device).to(words.dtype));
+        var (wordIds, average) = Verbalizer(ids.device);
+        var words = vocabulary.index_select(1, wordIds);                                      // (B, W)
+        return words.matmul(average.dtype == words.dtype ? average : average.to(words.dtype));
+    }
+
+    private (Device Device, Tensor WordIds, Tensor Average)? _onDevice;
+
+    // The verbalizer's ids (W) and averaging matrix (W, C) on the input's device, copied there once, not every forward.
+    private (Tensor WordIds, Tensor Average) Verbalizer(Device device)
+    {
+        if (_onDevice is { } cached && cached.Device.type == device.type && cached.Device.index == device.index) return (cached.WordIds, cached.Average);
+        ReleaseVerbalizer();
+        var wordIds = tensor(_wordIds.Select(i => (long)i).ToArray(), device: device).DetachFromDisposeScope();
+        var average = tensor(_average, [_wordIds.Length, ClassWords.Count], device: device).DetachFromDisposeScope();
+        _onDevice = (device, wordIds, average);
+        return (wordIds, average);
+    }
+
+    private void ReleaseVerbalizer()
+    {
+        _onDevice?.WordIds.Dispose();
+        _onDevice?.Average.Dispose();
+        _onDevice = null;
+    }
+
+    /// <inheritdoc/>
+    protected override void Dispose(bool disposing)
+    {
+        if (disposing) ReleaseVerbalizer();
+        base.Dispose(disposing);
     }
 }

@@ -50,10 +50,9 @@ public sealed class ConditionalRandomField : nn.Module
     /// </summary>
     public Tensor NegativeLogLikelihood(Tensor emissions, Tensor tags, Tensor mask)
     {
-        var (batch, words) = (emissions.shape[0], emissions.shape[1]);
+        var words = emissions.shape[1];
         var (start, transition) = Constrained(emissions.device);
         emissions = emissions.to(ScalarType.Float32);
-        var rows = arange(batch, device: emissions.device);
         // The gold path's score and the log-partition, position by position.
         var gold = start.index_select(0, tags[.., 0]) + emissions[.., 0].gather(1, tags[.., 0].unsqueeze(1)).squeeze(1);      // (B)
         var alpha = start.unsqueeze(0) + emissions[.., 0];                                                                    // (B, K)
@@ -72,11 +71,17 @@ public sealed class ConditionalRandomField : nn.Module
     }
 
     /// <summary>The best tag sequence for one sequence's per-word scores (words x tags), by Viterbi with the learned and forbidden scores.</summary>
-    public int[] Decode(IReadOnlyList<float[]> emissions)
+    public int[] Decode(IReadOnlyList<float[]> emissions) => Decoder()(emissions);
+
+    /// <summary>
+    /// <see cref="Decode"/> with the scores read from the device once: for decoding a batch of sequences
+    /// without copying the transitions to the host for each.
+    /// </summary>
+    public Func<IReadOnlyList<float[]>, int[]> Decoder()
     {
         var (start, transition, end) = Scores();
         var k = start.Length;
-        return Viterbi.Decode(emissions, (i, j) => transition[i * k + j], j => start[j], j => end[j]);
+        return emissions => Viterbi.Decode(emissions, (i, j) => transition[i * k + j], j => start[j], j => end[j]);
     }
 
     /// <summary>The first-tag, transition (from x to, row-major) and last-tag scores on the host, forbidden ones included as -10,000.</summary>

@@ -10,6 +10,17 @@ public sealed record TaggedWords(string[] Tags, float[] Scores);
 /// </summary>
 public sealed record TaggedEntity(string Type, string Text, int Start, int End, float Score)
 {
+    /// <summary>
+    /// The entity columns a tagger writes after its entities column's name (vectors of these types, in
+    /// getter order): the words, then .Type, .Score, .Start and .End.
+    /// </summary>
+    internal static readonly (string Suffix, Microsoft.ML.Data.PrimitiveDataViewType Type)[] Columns =
+    [
+        ("", Microsoft.ML.Data.TextDataViewType.Instance), (".Type", Microsoft.ML.Data.TextDataViewType.Instance),
+        (".Score", Microsoft.ML.Data.NumberDataViewType.Single), (".Start", Microsoft.ML.Data.NumberDataViewType.Int32),
+        (".End", Microsoft.ML.Data.NumberDataViewType.Int32),
+    ];
+
     /// <summary>The entities of <paramref name="words"/>, whose tags label the whitespace-separated words of <paramref name="sentence"/>.</summary>
     public static IReadOnlyList<TaggedEntity> Of(TaggedWords words, string sentence)
     {

@@ -38,13 +38,7 @@ public sealed class TokenClassificationEstimator : IEstimator<TokenClassificatio
         void Add(string name, DataViewType type) => columns[name] = new SchemaShape.Column(name, SchemaShape.Column.VectorKind.VariableVector, type, false);
         Add(_options.PredictionColumnName, TextDataViewType.Instance);
         if (_options.EntitiesColumnName is string entities)
-        {
-            Add(entities, TextDataViewType.Instance);
-            Add(entities + ".Type", TextDataViewType.Instance);
-            Add(entities + ".Score", NumberDataViewType.Single);
-            Add(entities + ".Start", NumberDataViewType.Int32);
-            Add(entities + ".End", NumberDataViewType.Int32);
-        }
+            foreach (var (suffix, type) in TaggedEntity.Columns) Add(entities + suffix, type);
         return new SchemaShape(columns.Values);
     }
 

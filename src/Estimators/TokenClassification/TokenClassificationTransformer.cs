@@ -99,6 +99,9 @@ public sealed class TokenClassificationTransformer : ModelTransformerBase<BertFo
             logProbabilities = nn.functional.log_softmax(Model.Forward(ids, mask).to(ScalarType.Float32), -1).cpu().data<float>().ToArray(); // (B, T, K)
             width = ids.shape[1];
         }
+        // A CRF's best path is the same through log-probabilities as through the raw scores (they differ by a constant per word).
+        Func<IReadOnlyList<float[]>, int[]> decode = Decoding == TagDecoding.Independent ? w => w.Select(s => Array.IndexOf(s, s.Max())).ToArray()
+            : Model.Crf?.Decoder() ?? (w => TagDecoder.Viterbi(w, _tagNames));
         for (var j = 0; j < scored.Length; j++)
         {
             // Each word is read at its first token.
@@ -111,10 +114,7 @@ public sealed class TokenClassificationTransformer : ModelTransformerBase<BertFo
                     words.Add((word, logProbabilities.AsSpan((int)((j * width + t) * k), k).ToArray()));
                 previous = word;
             }
-            // A CRF's best path is the same through log-probabilities as through the raw scores (they differ by a constant per word).
-            var wordScores = words.Select(w => w.Scores).ToList();
-            var best = Decoding == TagDecoding.Independent ? wordScores.Select(w => Array.IndexOf(w, w.Max())).ToArray()
-                : Model.Crf?.Decode(wordScores) ?? TagDecoder.Viterbi(wordScores, _tagNames);
+            var best = decode(words.Select(w => w.Scores).ToList());
             for (var i = 0; i < words.Count; i++)
                 (tags[scored[j]][words[i].Word], scores[scored[j]][words[i].Word]) = (_tagNames[best[i]], MathF.Exp(words[i].Scores[best[i]]));
             // The model predicts IOB2 (independent decoding may leave stray I- tags, read as openings); write the training scheme.
@@ -194,7 +194,7 @@ public sealed class TokenClassificationTransformer : ModelTransformerBase<BertFo
     /// <summary>One row's input: its token ids, the word of each token, the sentence's word count and the sentence.</summary>
     private sealed record TaggerInput(int[] Tokens, int[] WordIds, int Words, string Sentence);
 
-    private sealed class Scoring(TokenClassificationTransformer parent, DataViewSchema schema) : RowScoring<TaggerInput, (TaggedWords Words, string Sentence)>
+    private sealed class Scoring(TokenClassificationTransformer parent, DataViewSchema schema) : RowScoring<TaggerInput, (string[] Tags, IReadOnlyList<TaggedEntity> Entities)>
     {
         private readonly int _tokens = TokenSequences.CheckColumn(schema, parent._tokenColumn).Index;
         private readonly int _wordIds = TokenSequences.CheckColumn(schema, parent._wordIdsColumn).Index;
@@ -203,17 +203,13 @@ public sealed class TokenClassificationTransformer : ModelTransformerBase<BertFo
 
         public override IReadOnlyList<int> InputColumns => [_tokens, _wordIds, _sentence];
 
-        public override DataViewSchema.DetachedColumn[] OutputColumns => parent._entitiesColumn is not string entities
-            ? [new(parent._outputColumn, new VectorDataViewType(TextDataViewType.Instance))]
-            :
-            [
-                new(parent._outputColumn, new VectorDataViewType(TextDataViewType.Instance)),
-                new(entities, new VectorDataViewType(TextDataViewType.Instance)),
-                new(entities + ".Type", new VectorDataViewType(TextDataViewType.Instance)),
-                new(entities + ".Score", new VectorDataViewType(NumberDataViewType.Single)),
-                new(entities + ".Start", new VectorDataViewType(NumberDataViewType.Int32)),
-                new(entities + ".End", new VectorDataViewType(NumberDataViewType.Int32)),
-            ];
+        public override DataViewSchema.DetachedColumn[] OutputColumns =>
+        [
+            new(parent._outputColumn, new VectorDataViewType(TextDataViewType.Instance)),
+            .. parent._entitiesColumn is string entities
+                ? TaggedEntity.Columns.Select(c => new DataViewSchema.DetachedColumn(entities + c.Suffix, new VectorDataViewType(c.Type)))
+                : [],
+        ];
 
         public override Func<TaggerInput> Reader(DataViewRow row)
         {
@@ -234,22 +230,22 @@ public sealed class TokenClassificationTransformer : ModelTransformerBase<BertFo
 
         public override int Length(TaggerInput input) => input.Tokens.Length;
 
-        public override (TaggedWords, string)[] Score(IReadOnlyList<TaggerInput> batch) =>
-            parent.PredictTags(batch).Select((words, i) => (words, batch[i].Sentence)).ToArray();
+        // Each row's entities are read once here, for the getters of all the entity columns.
+        public override (string[], IReadOnlyList<TaggedEntity>)[] Score(IReadOnlyList<TaggerInput> batch) =>
+            parent.PredictTags(batch).Select((words, i) => (words.Tags, parent._entitiesColumn is null ? [] : TaggedEntity.Of(words, batch[i].Sentence))).ToArray();
 
-        public override Delegate[] Getters(Func<(TaggedWords Words, string Sentence)> current, Func<int, bool> activeOutput)
+        public override Delegate[] Getters(Func<(string[] Tags, IReadOnlyList<TaggedEntity> Entities)> current, Func<int, bool> activeOutput)
         {
-            var tags = Texts(() => current().Words.Tags);
+            var tags = Texts(() => current().Tags);
             if (parent._entitiesColumn is null) return [tags];
-            IReadOnlyList<TaggedEntity> Entities() => TaggedEntity.Of(current().Words, current().Sentence);
             return
             [
                 tags,
-                Texts(() => Entities().Select(e => e.Text).ToArray()),
-                Texts(() => Entities().Select(e => e.Type).ToArray()),
-                Vector(() => Entities().Select(e => e.Score).ToArray()),
-                Vector(() => Entities().Select(e => e.Start).ToArray()),
-                Vector(() => Entities().Select(e => e.End).ToArray()),
+                Texts(() => current().Entities.Select(e => e.Text).ToArray()),
+                Texts(() => current().Entities.Select(e => e.Type).ToArray()),
+                Vector(() => current().Entities.Select(e => e.Score).ToArray()),
+                Vector(() => current().Entities.Select(e => e.Start).ToArray()),
+                Vector(() => current().Entities.Select(e => e.End).ToArray()),
             ];
         }
 

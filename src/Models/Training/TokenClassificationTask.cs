@@ -74,24 +74,25 @@ public sealed class TokenClassificationTask : ITrainingTask, IDisposable
         if (_validation.Count == 0) return null;
         using var _ = no_grad();
         _model.eval();
-        double loss = 0, correct = 0, labelled = 0;
+        double loss = 0, lossWeight = 0, correct = 0, labelled = 0;
         var rows = new List<(int[] Gold, int[] Predicted)>();
         foreach (var chunk in _validation.Chunk(_batches.BatchSize))
         {
             using var scope = NewDisposeScope();
             var (logits, labels, _) = Forward(chunk);
-            var n = chunk.Sum(r => r.Labels.Take((int)logits.shape[1]).Count(l => l != Heads.IgnoreIndex));
-            if (n == 0) continue;
-            loss += Loss(chunk, logits, labels).item<float>() * (_model.Crf is null ? n : chunk.Length);
             var tags = LabelledTags(chunk, logits).ToList();
+            var n = tags.Sum(r => r.Gold.Length);
+            if (n == 0) continue;
+            // The loss is a mean per labelled word (cross-entropy) or per sentence with a labelled word (the CRF's likelihood of a whole sequence).
+            var weight = _model.Crf is null ? n : tags.Count(r => r.Gold.Length > 0);
+            loss += Loss(chunk, logits, labels).item<float>() * weight;
+            lossWeight += weight;
             correct += tags.Sum(r => r.Gold.Zip(r.Predicted).Count(p => p.First == p.Second));
             labelled += n;
             if (_entityF1 is not null) rows.AddRange(tags);
         }
         if (labelled == 0) return null;
-        // The loss is per labelled word (cross-entropy) or per sentence (the CRF's likelihood of a whole sequence).
-        var sentences = _validation.Count(r => r.Labels.Take(_maxLength).Any(l => l != Heads.IgnoreIndex));
-        return new ValidationResult(step, loss / (_model.Crf is null ? labelled : sentences), correct / labelled, F1: _entityF1?.Invoke(rows));
+        return new ValidationResult(step, loss / lossWeight, correct / labelled, F1: _entityF1?.Invoke(rows));
     }
 
     // Each row's gold and predicted tag ids at its labelled positions (those the model saw): the best
@@ -100,11 +101,12 @@ public sealed class TokenClassificationTask : ITrainingTask, IDisposable
     {
         var (width, k) = ((int)logits.shape[1], (int)logits.shape[2]);
         var flat = logits.to(ScalarType.Float32).cpu().data<float>().ToArray();
+        var decode = _model.Crf?.Decoder() ?? (scores => scores.Select(s => Array.IndexOf(s, s.Max())).ToArray());
         for (var r = 0; r < rows.Count; r++)
         {
             var positions = Positions(rows[r], width);
             var scores = positions.Select(t => flat.AsSpan((r * width + t) * k, k).ToArray()).ToList();
-            var predicted = _model.Crf?.Decode(scores) ?? scores.Select(s => Array.IndexOf(s, s.Max())).ToArray();
+            var predicted = decode(scores);
             yield return (positions.Select(t => rows[r].Labels[t]).ToArray(), predicted);
         }
     }
