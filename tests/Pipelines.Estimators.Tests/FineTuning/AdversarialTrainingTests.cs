@@ -8,7 +8,7 @@ namespace Pipelines.Estimators.Tests.FineTuning;
 [TestClass]
 public sealed class AdversarialTrainingTests
 {
-    private static float[] ClassifierProbabilities(double epsilon, FineTuneStrategy strategy = FineTuneStrategy.Full, int steps = 1)
+    private static float[] ClassifierProbabilities(double epsilon, FineTuneStrategy strategy = FineTuneStrategy.Full, int steps = 1, double stepSize = 0)
     {
         var ml = new MLContext(seed: 1);
         var data = TinyModels.Data(ml, TinyModels.Mails.Take(40));
@@ -17,7 +17,7 @@ public sealed class AdversarialTrainingTests
             {
                 Tokenizer = TinyModels.Tokenizer, Layers = 1, Hidden = 16, Heads = 2, MaxLength = 24, MaxEpoch = 1, BatchSize = 16,
                 Device = "cpu", Seed = 1, AdversarialEpsilon = epsilon, Strategy = strategy,
-                AdversarialSteps = steps,
+                AdversarialSteps = steps, AdversarialStepSize = stepSize,
             }))
             .Fit(data);
         return model.Transform(data).GetColumn<float>("Probability").ToArray();
@@ -36,7 +36,9 @@ public sealed class AdversarialTrainingTests
     public void PgdStepsTrainAnotherClassifierThanFgmAndBadStepsAreRefused()
     {
         var fgm = ClassifierProbabilities(1.0);
-        Assert.IsGreaterThan(1e-4, fgm.Zip(ClassifierProbabilities(1.0, steps: 3), (a, b) => Math.Abs(a - b)).Max(), "PGD trains another model than FGM");
+        var pgd = ClassifierProbabilities(1.0, steps: 3);
+        Assert.IsGreaterThan(1e-4, fgm.Zip(pgd, (a, b) => Math.Abs(a - b)).Max(), "PGD trains another model than FGM");
+        Assert.IsGreaterThan(1e-4, pgd.Zip(ClassifierProbabilities(1.0, steps: 3, stepSize: 0.05), (a, b) => Math.Abs(a - b)).Max(), "the step size changes PGD");
         StringAssert.Contains(Assert.Throws<ArgumentOutOfRangeException>(() => ClassifierProbabilities(1.0, steps: 0)).Message, "AdversarialSteps");
     }
 

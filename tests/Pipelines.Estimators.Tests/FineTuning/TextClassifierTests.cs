@@ -183,6 +183,22 @@ public sealed class TextClassifierTests
     }
 
     [TestMethod]
+    public void AdapterAfterAttentionFalsePutsAdaptersAfterTheFeedForwardOnly()
+    {
+        var ml = new MLContext(seed: 1);
+        string[] AdapterLayers(bool afterAttention)
+        {
+            var options = Small(FineTuneStrategy.Adapters);
+            (options.MaxEpoch, options.AdapterSize, options.AdapterAfterAttention) = (1, 4, afterAttention);
+            var model = Tokenize(ml).Append(ml.BinaryClassification.Trainers.TransformerClassifier(options)).Fit(ml.Data.LoadFromEnumerable(Train.Take(48)));
+            var classifier = (TextClassificationTransformer)((IEnumerable<ITransformer>)model).Last();
+            return classifier.Model.named_parameters().Select(p => p.name).Where(n => n.EndsWith("adapter.up.weight")).ToArray();
+        }
+        CollectionAssert.AreEqual(new[] { "bert.encoder.layer.0.attention.output.adapter.up.weight", "bert.encoder.layer.0.output.adapter.up.weight" }, AdapterLayers(true));
+        CollectionAssert.AreEqual(new[] { "bert.encoder.layer.0.output.adapter.up.weight" }, AdapterLayers(false));
+    }
+
+    [TestMethod]
     public void TheJointMaskedLmLossTrainsAnotherClassifierAndNeedsAPretrainedStart()
     {
         var ml = new MLContext(seed: 1);
