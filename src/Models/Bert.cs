@@ -51,7 +51,7 @@ public sealed class BertEmbeddings : nn.Module<Tensor, Tensor?, Tensor?, Tensor>
         var rows = position_embeddings.weight!.shape[0];
         if (t + positionOffset > rows)
             throw new ArgumentException($"Sequence of {t} tokens is longer than the model's {rows - positionOffset} positions.");
-        TokenIds.Check(ids, word_embeddings.weight!.shape[0]);
+        TokenIds.Check(ids, word_embeddings.weight!.shape[0], training);
         using var positions = Positions(ids, attentionMask);
         var x = word_embeddings.forward(ids) + position_embeddings.forward(positions);
         if (token_type_embeddings is not null)

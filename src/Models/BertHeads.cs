@@ -125,26 +125,33 @@ public sealed class BertForPreTraining : nn.Module
     /// Masked-LM logits at the predicted positions only: (N, V) for the N positions whose label is
     /// not <see cref="Heads.IgnoreIndex"/>, with those labels (N). About 15 % of positions are
     /// predicted, so this skips most of the V-wide output projection, the costliest matrix product
-    /// of a small model with a large vocabulary.
+    /// of a small model with a large vocabulary. <paramref name="positions"/>, when given, are those
+    /// positions' flat indices into (B x T) in row order, made on the host: finding them on the device
+    /// (a boolean index) makes the host wait for it.
     /// </summary>
-    public (Tensor Logits, Tensor Labels) PredictMasked(Tensor ids, Tensor labels, Tensor? attentionMask = null, Tensor? segments = null) =>
-        AtMaskedPositions(bert.Forward(ids, attentionMask, segments), labels);
+    public (Tensor Logits, Tensor Labels) PredictMasked(Tensor ids, Tensor labels, Tensor? attentionMask = null, Tensor? segments = null,
+        Tensor? positions = null) =>
+        AtMaskedPositions(bert.Forward(ids, attentionMask, segments), labels, positions);
 
     /// <summary>
     /// As <see cref="PredictMasked"/>, plus the sentence-pair logits (B, 2) from the same encoder pass.
     /// </summary>
     /// <exception cref="InvalidOperationException">The model was built without the sentence-pair head.</exception>
-    public (Tensor Logits, Tensor Labels, Tensor PairLogits) PredictMaskedAndPair(Tensor ids, Tensor labels, Tensor? attentionMask, Tensor segments)
+    public (Tensor Logits, Tensor Labels, Tensor PairLogits) PredictMaskedAndPair(Tensor ids, Tensor labels, Tensor? attentionMask, Tensor segments,
+        Tensor? positions = null)
     {
         var head = cls.SentencePair ?? throw new InvalidOperationException("This model has no sentence-pair head: build it with sentencePair: true.");
         var hidden = bert.Forward(ids, attentionMask, segments);                              // (B, T, C)
-        var (logits, targets) = AtMaskedPositions(hidden, labels);
+        var (logits, targets) = AtMaskedPositions(hidden, labels, positions);
         return (logits, targets, head.forward(bert.Pooler!.forward(hidden)));
     }
 
     // The output projection at the positions with a label only: (N, V) and those labels (N).
-    private (Tensor Logits, Tensor Labels) AtMaskedPositions(Tensor hidden, Tensor labels)
+    private (Tensor Logits, Tensor Labels) AtMaskedPositions(Tensor hidden, Tensor labels, Tensor? positions)
     {
+        if (positions is not null)
+            return (cls.Predictions.forward(hidden.flatten(0, 1).index_select(0, positions), bert.WordEmbeddings.weight!),
+                    labels.flatten().index_select(0, positions));
         var selected = labels.ne(Heads.IgnoreIndex);                                          // (B, T)
         return (cls.Predictions.forward(hidden[selected], bert.WordEmbeddings.weight!), labels[selected]);
     }

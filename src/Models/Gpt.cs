@@ -135,7 +135,7 @@ public sealed class GptBody : nn.Module<Tensor, Tensor>
         var rows = wpe.weight!.shape[0];
         if (t + positionOffset > rows)
             throw new ArgumentException($"Sequence of {t} tokens is longer than the model's {rows - positionOffset} positions.");
-        TokenIds.Check(ids, wte.weight!.shape[0]);
+        TokenIds.Check(ids, wte.weight!.shape[0], training);
         using var positions = arange(positionOffset, positionOffset + t, dtype: ScalarType.Int64, device: ids.device);
         var x = drop.forward(wte.forward(ids) + wpe.forward(positions));    // (B, T, C)
         foreach (var block in h) x = block.forward(x);

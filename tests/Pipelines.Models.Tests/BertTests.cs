@@ -41,6 +41,24 @@ public sealed class BertTests
     }
 
     [TestMethod]
+    public void MaskedPositionsMadeOnTheHostSelectWhatTheLabelsSelect()
+    {
+        using var scope = NewDisposeScope();
+        random.manual_seed(9);
+        var model = new BertForPreTraining(Tiny);
+        model.eval();
+        var ids = randint(0, Tiny.VocabSize, [2, 6]);
+        int[][] rows = [[-100, 7, -100], [-100, -100, -100, -100, 9, 3]];     // row 0 shorter than T: padded with -100
+        var labels = Pipelines.Models.Training.Batching.PadLabels(rows, 6, CPU);
+        var positions = Pipelines.Models.Training.Batching.LabelledPositions(rows, 6);
+        CollectionAssert.AreEqual(new long[] { 1, 10, 11 }, positions);
+        var (expected, expectedTargets) = model.PredictMasked(ids, labels);
+        var (logits, targets) = model.PredictMasked(ids, labels, positions: tensor(positions));
+        CollectionAssert.AreEqual(expectedTargets.data<long>().ToArray(), targets.data<long>().ToArray());
+        Assert.IsTrue(expected.allclose(logits, rtol: 0, atol: 0), "the same logits, bit for bit");
+    }
+
+    [TestMethod]
     public void MaskedLmOverfitsOneBatch()
     {
         using var scope = NewDisposeScope();

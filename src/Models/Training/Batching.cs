@@ -42,6 +42,19 @@ public static class Batching
         return (padded, mask, segmentIds);
     }
 
+    /// <summary>
+    /// The flat indices into (B x <paramref name="length"/>) of the labels that are not
+    /// <see cref="Heads.IgnoreIndex"/>, in row order: the positions <see cref="PadLabels"/>' tensor labels.
+    /// </summary>
+    public static long[] LabelledPositions(IReadOnlyList<int[]> rows, long length)
+    {
+        var positions = new List<long>();
+        for (var r = 0; r < rows.Count; r++)
+            for (var t = 0; t < Math.Min(length, rows[r].Length); t++)
+                if (rows[r][t] != Heads.IgnoreIndex) positions.Add(r * length + t);
+        return positions.ToArray();
+    }
+
     /// <summary>Right-pads label rows with <see cref="Heads.IgnoreIndex"/> to <paramref name="length"/>, as an Int64 tensor (B, T).</summary>
     public static Tensor PadLabels(IReadOnlyList<int[]> rows, long length, Device device)
     {

@@ -23,6 +23,7 @@ public sealed class CausalLanguageModelingTask : ITrainingTask, IDisposable
     {
         if (train.Length < blockSize + 2) throw new ArgumentException($"The training stream has {train.Length} tokens; it needs more than block size + 1 = {blockSize + 1}.", nameof(train));
         if (validation is not null && validation.Length < blockSize + 2) throw new ArgumentException($"The validation stream has {validation.Length} tokens; it needs more than block size + 1 = {blockSize + 1}.", nameof(validation));
+        TokenIds.CheckRows(train, model.Config.VocabSize);
         _model = model;
         _device = model.parameters().First().device;
         _train = tensor(train).DetachFromDisposeScope();

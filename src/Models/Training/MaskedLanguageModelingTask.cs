@@ -60,6 +60,7 @@ public sealed class MaskedLanguageModelingTask : ITrainingTask
             throw new ArgumentException("SimCSE embeds single sentences; use it without a sentence-pair objective.", nameof(contrastiveWeight));
         (_contrastiveWeight, _temperature) = (contrastiveWeight, temperature);
         if (train.Count == 0) throw new ArgumentException("There are no training sequences.", nameof(train));
+        TokenIds.CheckRows(pairs == SentencePairObjective.None ? train : train.Append([clsId, sepId]), model.Config.VocabSize);
         (_model, _train, _validation, _masking) = (model, train, validation, masking);
         (PadId, MaxLength, BatchSize, ValidationSeed) = (padId, maxLength, batchSize, validationSeed);
         _device = model.parameters().First().device;
@@ -150,7 +151,8 @@ public sealed class MaskedLanguageModelingTask : ITrainingTask
         var labels = Batching.PadLabels(masked.Select(m => m.Labels).ToList(), ids.shape[1], _device);
         // Counted on the host, where the rows are: reading them from the device would wait for it every micro-batch.
         var tokens = masked.Sum(m => (long)Math.Min(m.Inputs.Length, MaxLength));
-        var anyMasked = masked.Any(m => m.Labels.Take(MaxLength).Any(l => l != Heads.IgnoreIndex));
+        var positions = Batching.LabelledPositions(masked.Select(m => m.Labels).ToList(), ids.shape[1]);
+        var anyMasked = positions.Length > 0;
         Tensor logits, targets, loss, maskedLoss;
         var pairsRight = 0;
         if (examples[0].Segments is null)
@@ -160,7 +162,7 @@ public sealed class MaskedLanguageModelingTask : ITrainingTask
                 var zero = _model.Forward(ids, mask).TokenLogits.sum() * 0;                 // nothing masked: zero loss, not NaN
                 return (zero, zero, (0, 0), 0, tokens);
             }
-            (logits, targets) = _model.PredictMasked(ids, labels, mask);                    // (N, V), (N)
+            (logits, targets) = _model.PredictMasked(ids, labels, mask, positions: tensor(positions).to(_device)); // (N, V), (N)
             // Losses in float32 whatever the model computes in (bf16 mixed precision).
             loss = maskedLoss = nn.functional.cross_entropy(logits.to(ScalarType.Float32), targets);
         }
@@ -169,7 +171,7 @@ public sealed class MaskedLanguageModelingTask : ITrainingTask
             var segments = Batching.Pad(examples.Select(e => e.Segments!).ToList(), 0, MaxLength, _device).Ids;
             var pairLabels = tensor(examples.Select(e => (long)e.PairLabel).ToArray()).to(_device);
             Tensor pairLogits;
-            (logits, targets, pairLogits) = _model.PredictMaskedAndPair(ids, labels, mask, segments);
+            (logits, targets, pairLogits) = _model.PredictMaskedAndPair(ids, labels, mask, segments, tensor(positions).to(_device));
             var pairLoss = nn.functional.cross_entropy(pairLogits.to(ScalarType.Float32), pairLabels);
             maskedLoss = anyMasked ? nn.functional.cross_entropy(logits.to(ScalarType.Float32), targets) : pairLoss * 0;
             loss = maskedLoss + pairLoss;

@@ -27,6 +27,7 @@ public sealed class PromptResponseTask : ITrainingTask
         int separatorId, int padId, int blockSize, int batchSize, int seed)
     {
         if (train.Count == 0) throw new ArgumentException("There are no training rows.", nameof(train));
+        TokenIds.CheckRows(train.SelectMany(r => new[] { r.Prompt, r.Response, [separatorId, padId] }), model.Config.VocabSize);
         _model = model;
         _train = train.Select(r => Layout(r, separatorId, blockSize)).ToList();
         _validation = validation.Select(r => Layout(r, separatorId, blockSize)).ToList();

@@ -19,7 +19,8 @@ public sealed class QuestionAnsweringTask(BertForQuestionAnswering model, IReadO
 {
     private readonly EpochBatches _batches = train.Count > 0 ? new EpochBatches(train.Count, batchSize, seed)
         : throw new ArgumentException("There are no training windows.", nameof(train));
-    private readonly Device _device = model.parameters().First().device;
+    // The windows' ids are checked on the host once, here, so that training steps need not read them back from the device.
+    private readonly Device _device = TokenIds.CheckRows(train.Select(w => w.Ids), model.Bert.Config.VocabSize, model);
 
     /// <summary>Micro-batches per epoch.</summary>
     public int BatchesPerEpoch => _batches.PerEpoch;

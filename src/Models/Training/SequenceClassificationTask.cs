@@ -40,6 +40,7 @@ public sealed class SequenceClassificationTask : ITrainingTask, IDisposable
         _joint = jointMaskedLm;
         _adversarial = (adversarial ?? AdversarialSettings.None).For(model.Bert.WordEmbeddings.weight!);
         if (train.Count == 0) throw new ArgumentException("There are no training rows.", nameof(train));
+        TokenIds.CheckRows(train.Select(r => r.Ids), model.Bert.Config.VocabSize);
         (_model, _train, _validation) = (model, train, validation);
         _module = model as nn.Module ?? throw new ArgumentException("The classifier must be a TorchSharp module.", nameof(model));
         _batches = new EpochBatches(train.Count, batchSize, seed);

@@ -31,6 +31,7 @@ public sealed class SequenceRegressionTask : ITrainingTask, IDisposable
     {
         if (model.Labels != 1) throw new ArgumentException($"A regressor has one output; this model has {model.Labels}.", nameof(model));
         if (train.Count == 0) throw new ArgumentException("There are no training rows.", nameof(train));
+        TokenIds.CheckRows(train.Select(r => r.Ids), model.Bert.Config.VocabSize);
         (_model, _train, _validation, PadId, MaxLength) = (model, train, validation, padId, maxLength);
         (Shift, Scale) = Standardisation(train);
         _batches = new EpochBatches(train.Count, batchSize, seed);

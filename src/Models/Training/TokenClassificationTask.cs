@@ -44,6 +44,7 @@ public sealed class TokenClassificationTask : ITrainingTask, IDisposable
         _entityF1 = entityF1;
         _adversarial = (adversarial ?? AdversarialSettings.None).For(model.Bert.WordEmbeddings.weight!);
         if (train.Count == 0) throw new ArgumentException("There are no training rows.", nameof(train));
+        TokenIds.CheckRows(train.Select(r => r.Ids), model.Bert.Config.VocabSize);
         (_model, _train, _validation, _padId, _maxLength) = (model, train, validation, padId, maxLength);
         _batches = new EpochBatches(train.Count, batchSize, seed);
         _device = model.parameters().First().device;

@@ -78,17 +78,25 @@ public static class TrainingLoop
         state.Model.train();
         var learningRate = options.Schedule.Apply(state.Optimizer, step);
         using (NewDisposeScope()) state.Optimizer.zero_grad(); // it wraps each parameter's gradient in a new handle
-        double stepLoss = 0;
         long examples = 0, tokens = 0;
+        // The micro-batches' losses stay on the device until the step's end and are read in one
+        // transfer: reading each (.item()) would make the host wait for the device every micro-batch.
+        using var losses = NewDisposeScope();
+        var microLosses = new List<Tensor>(options.AccumulationSteps);
         for (var micro = 0; micro < options.AccumulationSteps; micro++)
         {
             using var scope = NewDisposeScope();
             var (loss, count, batchTokens) = state.Task.Step((long)(step - 1) * options.AccumulationSteps + micro, sampler);
-            var value = loss.item<float>();
-            NonFiniteLossException.ThrowIfNonFinite(value, step);
             (loss / options.AccumulationSteps).backward();
-            stepLoss += value / options.AccumulationSteps;
+            microLosses.Add(loss.detach().MoveToOuterDisposeScope());
             (examples, tokens) = (examples + count, tokens + batchTokens);
+        }
+        // A non-finite loss leaves the weights untouched: the check comes before the optimizer's step.
+        double stepLoss = 0;
+        foreach (var value in stack(microLosses).to(ScalarType.Float32).cpu().data<float>().ToArray())
+        {
+            NonFiniteLossException.ThrowIfNonFinite(value, step);
+            stepLoss += value / options.AccumulationSteps;
         }
         // Its own scope too: clipping and the optimizer create a tensor handle per parameter
         // (gradients, temporaries) that would otherwise live until the garbage collector runs.
