@@ -241,6 +241,8 @@ public sealed class BertForTokenClassification : nn.Module
     public BertModel Bert => bert;
     /// <summary>The CRF over the words' tag scores, or null for independent softmax tags.</summary>
     public ConditionalRandomField? Crf => crf;
+    /// <summary>Number of tags.</summary>
+    public long Labels => classifier.Weight.shape[0];
 
     /// <summary>Tag logits (B, T, Labels).</summary>
     public Tensor Forward(Tensor ids, Tensor? attentionMask = null, Tensor? segments = null) =>

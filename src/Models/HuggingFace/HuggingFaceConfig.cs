@@ -33,6 +33,15 @@ public sealed record HuggingFaceConfig
     public int? BosTokenId { get; init; }
     /// <summary><c>eos_token_id</c>, or null.</summary>
     public int? EosTokenId { get; init; }
+    /// <summary>The first entry of <c>architectures</c> ("BertForSequenceClassification", ...), or null. Export writes the model's own.</summary>
+    public string? Architecture { get; init; }
+    /// <summary>
+    /// A task model's label names in id order (<c>id2label</c>; <c>label2id</c> is written from it), or null:
+    /// class names of a classifier, tags of a token classifier.
+    /// </summary>
+    public IReadOnlyList<string>? Labels { get; init; }
+    /// <summary><c>problem_type</c>: "single_label_classification", "multi_label_classification", "regression", or null.</summary>
+    public string? ProblemType { get; init; }
 
     /// <summary>Reads and validates the config.json at <paramref name="path"/>.</summary>
     /// <exception cref="InvalidDataException">The file is not JSON, a field has the wrong type or value, or the model is not supported.</exception>
@@ -59,7 +68,12 @@ public sealed record HuggingFaceConfig
                 ?? throw new InvalidDataException($"{source} has no \"model_type\"; supported: bert, roberta, gpt2.");
             var type = HuggingFaceModelTypes.Parse(name)
                 ?? throw new InvalidDataException($"{source}: model_type \"{name}\" is not supported; supported: bert, roberta, gpt2.");
-            var config = type == HuggingFaceModelType.Gpt2 ? ParseGpt2(fields) : ParseEncoder(fields, type);
+            var config = (type == HuggingFaceModelType.Gpt2 ? ParseGpt2(fields) : ParseEncoder(fields, type)) with
+            {
+                Architecture = fields.FirstString("architectures"),
+                Labels = fields.Labels(),
+                ProblemType = fields.String("problem_type", null),
+            };
             try { config.Transformer.Validate(); }
             catch (ArgumentException e) { throw new InvalidDataException($"{source}: {e.Message}", e); }
             return config;
@@ -218,6 +232,12 @@ public sealed record HuggingFaceConfig
             fields["reorder_and_upcast_attn"] = false;
             fields["pad_token_id"] = PadTokenId;
         }
+        if (Labels is { } labels)
+        {
+            fields["id2label"] = new JsonObject(labels.Select((label, i) => KeyValuePair.Create(i.ToString(System.Globalization.CultureInfo.InvariantCulture), (JsonNode?)label)));
+            fields["label2id"] = new JsonObject(labels.Select((label, i) => KeyValuePair.Create(label, (JsonNode?)i)));
+        }
+        if (ProblemType is not null) fields["problem_type"] = ProblemType;
         var json = new JsonObject();
         foreach (var (key, value) in fields) json[key] = value;
         return json.ToJsonString(new JsonSerializerOptions { WriteIndented = true }) + "\n";
@@ -273,6 +293,34 @@ public sealed record HuggingFaceConfig
             if (Get(name) is not { } value) return fallback;
             if (value.ValueKind == JsonValueKind.String) return value.GetString();
             throw new InvalidDataException($"{source}: \"{name}\" must be a string, got {value.GetRawText()}.");
+        }
+
+        public string? FirstString(string name)
+        {
+            if (Get(name) is not { } value) return null;
+            if (value.ValueKind == JsonValueKind.Array && value.EnumerateArray().All(e => e.ValueKind == JsonValueKind.String))
+                return value.EnumerateArray().Select(e => e.GetString()).FirstOrDefault();
+            throw new InvalidDataException($"{source}: \"{name}\" must be an array of strings, got {value.GetRawText()}.");
+        }
+
+        // id2label: {"0": "O", "1": "B-PER", ...}, ids 0..n-1 each once, names distinct.
+        public IReadOnlyList<string>? Labels()
+        {
+            if (Get("id2label") is not { } value) return null;
+            if (value.ValueKind != JsonValueKind.Object)
+                throw new InvalidDataException($"{source}: \"id2label\" must be an object of id -> name, got {value.GetRawText()}.");
+            var byId = new SortedDictionary<int, string>();
+            foreach (var entry in value.EnumerateObject())
+            {
+                if (!int.TryParse(entry.Name, System.Globalization.NumberStyles.None, System.Globalization.CultureInfo.InvariantCulture, out var id)
+                    || entry.Value.ValueKind != JsonValueKind.String || !byId.TryAdd(id, entry.Value.GetString()!))
+                    throw new InvalidDataException($"{source}: \"id2label\" entry \"{entry.Name}\": {entry.Value.GetRawText()} is not a name under a distinct id 0, 1, ...");
+            }
+            if (byId.Count > 0 && byId.Keys.Last() != byId.Count - 1)
+                throw new InvalidDataException($"{source}: \"id2label\" must number its labels 0 to {byId.Count - 1}, without gaps.");
+            if (byId.Values.Distinct(StringComparer.Ordinal).Count() != byId.Count)
+                throw new InvalidDataException($"{source}: \"id2label\" names a label twice.");
+            return byId.Values.ToArray();
         }
 
         public void Require(string name, bool expected, string why)

@@ -13,8 +13,12 @@ namespace Pipelines.Models.HuggingFace;
 /// </summary>
 /// <remarks>
 /// Supported models: <see cref="BertForPreTraining"/> (as BertForMaskedLM, or BertForPreTraining with the
-/// sentence-pair head; RobertaForMaskedLM), <see cref="BertModel"/> (BertModel / RobertaModel) and
-/// <see cref="GptLanguageModel"/> (GPT2LMHeadModel). LoRA adapters must be merged first
+/// sentence-pair head; RobertaForMaskedLM), <see cref="BertModel"/> (BertModel / RobertaModel),
+/// <see cref="GptLanguageModel"/> (GPT2LMHeadModel), and the task models with their heads:
+/// <see cref="BertForSequenceClassification"/> pooled at the first token (…ForSequenceClassification; one
+/// output: <c>problem_type</c> regression), <see cref="BertForTokenClassification"/> without a CRF
+/// (…ForTokenClassification) and <see cref="BertForQuestionAnswering"/> (…ForQuestionAnswering), with
+/// <c>id2label</c>/<c>label2id</c> from <see cref="HuggingFaceConfig.Labels"/>. LoRA adapters must be merged first
 /// (<see cref="Adapters.Merge"/>); the merged weights are written and the adapter matrices are not.
 /// </remarks>
 public static class HuggingFaceExport
@@ -42,7 +46,8 @@ public static class HuggingFaceExport
         ArgumentNullException.ThrowIfNull(config);
         ArgumentException.ThrowIfNullOrEmpty(directory);
         var type = config.ModelType;
-        var (architecture, modelConfig, prefix) = Describe(model, type);
+        var (architecture, modelConfig, prefix, head, outputs) = Describe(model, type);
+        config = WithLabels(config, head, outputs);
         config.Validate();
         if (modelConfig != config.Transformer)
             throw new ArgumentException($"The model's architecture differs from the config given for export:{Environment.NewLine}" +
@@ -55,7 +60,7 @@ public static class HuggingFaceExport
         foreach (var (ours, tensor) in model.state_dict())
         {
             if (ours.EndsWith(".lora_A", StringComparison.Ordinal) || ours.EndsWith(".lora_B", StringComparison.Ordinal)) continue;
-            var (name, transposed) = HuggingFaceNames.ToHuggingFace(type, prefix + ours);
+            var (name, transposed) = HuggingFaceNames.ToHuggingFace(type, prefix + ours, head);
             tensors.Add(new(prefix.Length > 0 ? name[type.BasePrefix().Length..] : name, transposed ? tensor.t() : tensor));
         }
 
@@ -67,8 +72,25 @@ public static class HuggingFaceExport
         AtomicFile.WriteAllText(Path.Combine(directory, HuggingFaceConfig.FileName), config.ToJson(architecture));
     }
 
-    /// <summary>The Hugging Face class name, the model's config, and the prefix that turns a base model's names into a task model's.</summary>
-    private static (string Architecture, TransformerConfig Config, string Prefix) Describe(nn.Module model, HuggingFaceModelType type)
+    // A task model's labels: the config's, or transformers' LABEL_0, LABEL_1, ... when it names none.
+    private static HuggingFaceConfig WithLabels(HuggingFaceConfig config, HuggingFaceHead head, long outputs)
+    {
+        if (head is HuggingFaceHead.None or HuggingFaceHead.QuestionAnswering)
+            return config.Labels is null ? config : throw new ArgumentException("Labels name a classifier's outputs; this model has no classification head.", nameof(config));
+        var labels = config.Labels ?? Enumerable.Range(0, (int)outputs).Select(i => $"LABEL_{i}").ToArray();
+        if (labels.Count != outputs)
+            throw new ArgumentException($"The config names {labels.Count} labels; the model has {outputs} outputs.", nameof(config));
+        if (labels.Distinct(StringComparer.Ordinal).Count() != labels.Count)
+            throw new ArgumentException("The config names a label twice; label2id needs distinct names.", nameof(config));
+        var regression = head == HuggingFaceHead.SequenceClassification && outputs == 1;
+        return config with { Labels = labels, ProblemType = config.ProblemType ?? (regression ? "regression" : null) };
+    }
+
+    /// <summary>
+    /// The Hugging Face class name, the model's config, the prefix that turns a base model's names into a
+    /// task model's, the task head and its outputs per position (labels).
+    /// </summary>
+    private static (string Architecture, TransformerConfig Config, string Prefix, HuggingFaceHead Head, long Outputs) Describe(nn.Module model, HuggingFaceModelType type)
     {
         var name = type switch { HuggingFaceModelType.Bert => "Bert", HuggingFaceModelType.Roberta => "Roberta", _ => "GPT2" };
         switch (model)
@@ -76,14 +98,27 @@ public static class HuggingFaceExport
             case BertForPreTraining pretraining when type.IsEncoder():
                 if (pretraining.HasSentencePairHead && type == HuggingFaceModelType.Roberta)
                     throw new ArgumentException("RoBERTa has no sentence-pair head; export this model as bert, or its encoder (Bert) as roberta.", nameof(model));
-                return (pretraining.HasSentencePairHead ? "BertForPreTraining" : $"{name}ForMaskedLM", pretraining.Config, "");
+                return (pretraining.HasSentencePairHead ? "BertForPreTraining" : $"{name}ForMaskedLM", pretraining.Config, "", HuggingFaceHead.None, 0);
             case BertModel encoder when type.IsEncoder():
-                return ($"{name}Model", encoder.Config, "bert.");
+                return ($"{name}Model", encoder.Config, "bert.", HuggingFaceHead.None, 0);
             case GptLanguageModel decoder when type == HuggingFaceModelType.Gpt2:
-                return ("GPT2LMHeadModel", decoder.Config, "");
+                return ("GPT2LMHeadModel", decoder.Config, "", HuggingFaceHead.None, 0);
+            case BertForSequenceClassification classifier when type.IsEncoder():
+                if (classifier.Pooling != Pooling.FirstToken)
+                    throw new ArgumentException($"This classifier pools the mean of its tokens (Pooling.{classifier.Pooling}); transformers' sequence classifiers read " +
+                        "the first token through the pooler, so they would compute something else. Fine-tune with Pooling.FirstToken to export to Hugging Face.", nameof(model));
+                return (HuggingFaceHead.SequenceClassification.Architecture(type), classifier.Bert.Config, "", HuggingFaceHead.SequenceClassification, classifier.Labels);
+            case BertForTokenClassification tagger when type.IsEncoder():
+                if (tagger.Crf is not null)
+                    throw new ArgumentException("This tagger decodes with a CRF, which transformers' token classifiers do not have: its emissions alone would tag differently. " +
+                        "Train without Crf to export to Hugging Face (the ONNX graph carries the CRF's scores in its metadata).", nameof(model));
+                return (HuggingFaceHead.TokenClassification.Architecture(type), tagger.Bert.Config, "", HuggingFaceHead.TokenClassification, tagger.Labels);
+            case BertForQuestionAnswering reader when type.IsEncoder():
+                return (HuggingFaceHead.QuestionAnswering.Architecture(type), reader.Bert.Config, "", HuggingFaceHead.QuestionAnswering, 2);
             default:
                 throw new ArgumentException(
-                    $"A {model.GetType().Name} cannot be exported as {type.Name()}: bert and roberta take a BertForPreTraining or a BertModel, gpt2 a GptLanguageModel.", nameof(model));
+                    $"A {model.GetType().Name} cannot be exported as {type.Name()}: bert and roberta take a BertForPreTraining, a BertModel or a task model " +
+                    "(sequence classifier, token classifier, question answering), gpt2 a GptLanguageModel.", nameof(model));
         }
     }
 }

@@ -33,6 +33,66 @@ public static class HuggingFaceImport
     /// type is not supported, a tensor is missing or has the wrong shape; the message names the file and tensor.</exception>
     public static HuggingFaceCheckpoint Load(string directory)
     {
+        var (config, weightsPath) = Open(directory);
+        using var file = SafeTensors.Read(weightsPath);
+        var (model, report) = Build(config, file, $"'{weightsPath}'");
+        return new HuggingFaceCheckpoint(directory, config, model, report, HuggingFaceTokenizerFiles.Locate(directory));
+    }
+
+    /// <summary>
+    /// Reads a …ForSequenceClassification directory (bert, roberta) as a complete classifier, head included,
+    /// pooled at the first token as transformers' are; its labels are config.json's <c>id2label</c> (LABEL_0 ... when
+    /// absent). One output is a regressor (<c>num_labels = 1</c>). Strict: every tensor must be in the file.
+    /// </summary>
+    /// <exception cref="InvalidDataException">The directory holds another architecture, a multi-label classifier, or does not fit its config.</exception>
+    public static HuggingFaceTaskModel<BertForSequenceClassification> LoadSequenceClassifier(string directory) =>
+        LoadTask(directory, HuggingFaceHead.SequenceClassification, (config, labels) => new BertForSequenceClassification(config, labels, Pooling.FirstToken));
+
+    /// <summary>
+    /// Reads a …ForTokenClassification directory (bert, roberta) as a complete tagger, head included; its tags
+    /// are config.json's <c>id2label</c> (LABEL_0 ... when absent). Strict: every tensor must be in the file.
+    /// </summary>
+    /// <exception cref="InvalidDataException">The directory holds another architecture, or does not fit its config.</exception>
+    public static HuggingFaceTaskModel<BertForTokenClassification> LoadTokenClassifier(string directory) =>
+        LoadTask(directory, HuggingFaceHead.TokenClassification, (config, labels) => new BertForTokenClassification(config, labels));
+
+    private static HuggingFaceTaskModel<TModel> LoadTask<TModel>(string directory, HuggingFaceHead head, Func<TransformerConfig, int, TModel> create)
+        where TModel : nn.Module
+    {
+        var (config, weightsPath) = Open(directory);
+        var source = $"'{weightsPath}'";
+        var expected = head.Architecture(config.ModelType.IsEncoder() ? config.ModelType : HuggingFaceModelType.Bert);
+        if (!config.ModelType.IsEncoder() || HuggingFaceHeads.Parse(config.Architecture) != head)
+            throw new InvalidDataException($"'{directory}' holds a {config.Architecture ?? config.ModelType.Name() + " model without \"architectures\""}, not a {expected}. " +
+                "To fine-tune from an encoder, start from it instead (EncoderSource.FromHuggingFace).");
+        if (config.ProblemType == "multi_label_classification")
+            throw new InvalidDataException($"'{directory}' is a multi-label classifier (a sigmoid per label); this library's classifiers choose one label (softmax).");
+        using var file = SafeTensors.Read(weightsPath);
+        var names = NormalizedNames(file, config.ModelType, source);
+        var headWeight = HuggingFaceNames.ToHuggingFace(config.ModelType, "classifier.weight", head).Name;
+        if (!names.TryGetValue(headWeight, out var real) || file[real].Shape.Count != 2)
+            throw new InvalidDataException($"{source} has no {headWeight} (a matrix), the {expected}'s output layer.");
+        var outputs = (int)file[real].Shape[0];
+        var labels = config.Labels ?? Enumerable.Range(0, outputs).Select(i => $"LABEL_{i}").ToArray();
+        if (labels.Count != outputs)
+            throw new InvalidDataException($"'{directory}': config.json's id2label names {labels.Count} labels, but {headWeight} has {outputs} outputs.");
+        var model = create(config.Transformer, outputs);
+        try
+        {
+            var report = Fill(model, config, file, names, _ => true, source, head);
+            model.eval();
+            return new HuggingFaceTaskModel<TModel>(model, config with { Labels = labels }, report, HuggingFaceTokenizerFiles.Locate(directory));
+        }
+        catch
+        {
+            model.Dispose();
+            throw;
+        }
+    }
+
+    // config.json read and model.safetensors found (not opened), or why not.
+    private static (HuggingFaceConfig Config, string WeightsPath) Open(string directory)
+    {
         ArgumentException.ThrowIfNullOrEmpty(directory);
         if (!Directory.Exists(directory))
             throw new DirectoryNotFoundException($"The Hugging Face model directory '{directory}' does not exist.");
@@ -41,11 +101,7 @@ public static class HuggingFaceImport
         if (!File.Exists(configPath))
             throw new InvalidDataException($"'{directory}' has no {HuggingFaceConfig.FileName}: a Hugging Face model directory holds it beside {WeightsFileName}.");
         if (!File.Exists(weightsPath)) throw new InvalidDataException(NoSafetensorsMessage(directory));
-
-        var config = HuggingFaceConfig.Read(configPath);
-        using var file = SafeTensors.Read(weightsPath);
-        var (model, report) = Build(config, file, $"'{weightsPath}'");
-        return new HuggingFaceCheckpoint(directory, config, model, report, HuggingFaceTokenizerFiles.Locate(directory));
+        return (HuggingFaceConfig.Read(configPath), weightsPath);
     }
 
     private static string NoSafetensorsMessage(string directory)
@@ -84,7 +140,7 @@ public static class HuggingFaceImport
         }
         try
         {
-            var report = Fill(model, config, file, names, required, source);
+            var report = Fill(model, config, file, names, required, source, HuggingFaceHead.None);
             model.eval();
             return (model, report);
         }
@@ -113,7 +169,7 @@ public static class HuggingFaceImport
     }
 
     private static HuggingFaceLoadReport Fill(nn.Module model, HuggingFaceConfig config, SafeTensorsFile file,
-        Dictionary<string, string> names, Func<string, bool> required, string source)
+        Dictionary<string, string> names, Func<string, bool> required, string source, HuggingFaceHead head)
     {
         var type = config.ModelType;
         var copies = HuggingFaceNames.TiedCopies(type, config.Transformer.TieEmbeddings);
@@ -123,7 +179,8 @@ public static class HuggingFaceImport
 
         foreach (var (ours, target) in model.state_dict())
         {
-            var (name, transposed) = HuggingFaceNames.ToHuggingFace(type, ours);
+            if (ours.EndsWith(".lora_A", StringComparison.Ordinal) || ours.EndsWith(".lora_B", StringComparison.Ordinal)) continue;
+            var (name, transposed) = HuggingFaceNames.ToHuggingFace(type, ours, head);
             // A file may keep only the tied copy (e.g. cls.predictions.decoder.bias for cls.predictions.bias).
             var present = names.ContainsKey(name) ? name : copies.Where(c => c.Original == name && names.ContainsKey(c.Copy)).Select(c => c.Copy).FirstOrDefault();
             if (present is null)
@@ -154,7 +211,7 @@ public static class HuggingFaceImport
         var unused = names.Where(n => !used.Contains(n.Key) && !HuggingFaceNames.IsBuffer(n.Key)).Select(n => n.Value).ToList();
         if (absent.Count > 0 || mismatched.Count > 0)
             throw new InvalidDataException(
-                $"{source} does not fit the {type.Name()} model its {HuggingFaceConfig.FileName} describes:" +
+                $"{source} does not fit the {(head == HuggingFaceHead.None ? type.Name() : head.Architecture(type))} model its {HuggingFaceConfig.FileName} describes:" +
                 List("missing", absent) + List("mismatched", mismatched));
 
         using (no_grad())

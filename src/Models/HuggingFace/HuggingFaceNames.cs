@@ -28,8 +28,21 @@ internal static partial class HuggingFaceNames
     /// <see cref="BertForPreTraining"/> or <see cref="GptLanguageModel"/>), and whether the file holds its transpose.
     /// </summary>
     /// <exception cref="ArgumentException">The parameter has no counterpart in that model type.</exception>
-    public static (string Name, bool Transposed) ToHuggingFace(HuggingFaceModelType type, string ours)
+    public static (string Name, bool Transposed) ToHuggingFace(HuggingFaceModelType type, string ours) => ToHuggingFace(type, ours, HuggingFaceHead.None);
+
+    /// <summary>
+    /// As <see cref="ToHuggingFace(HuggingFaceModelType, string)"/> for a task model with <paramref name="head"/>.
+    /// RoBERTa's sequence classifier keeps BERT's pooler inside its head: our <c>bert.pooler.dense</c> and
+    /// <c>classifier</c> are its <c>classifier.dense</c> and <c>classifier.out_proj</c> (the same tanh(dense) of
+    /// the first token, then the output layer). Every other head keeps its names.
+    /// </summary>
+    public static (string Name, bool Transposed) ToHuggingFace(HuggingFaceModelType type, string ours, HuggingFaceHead head)
     {
+        if (type == HuggingFaceModelType.Roberta && head == HuggingFaceHead.SequenceClassification)
+            foreach (var (from, to) in RobertaClassifierRenames)
+                if (ours.StartsWith(from, StringComparison.Ordinal)) return (to + ours[from.Length..], false);
+        if (head != HuggingFaceHead.None && type != HuggingFaceModelType.Bert && !ours.StartsWith("bert.", StringComparison.Ordinal))
+            return (ours, false);                                                            // classifier.*, qa_outputs.*
         switch (type)
         {
             case HuggingFaceModelType.Bert:
@@ -49,6 +62,12 @@ internal static partial class HuggingFaceNames
         ("cls.predictions.transform.dense.", "lm_head.dense."),
         ("cls.predictions.transform.LayerNorm.", "lm_head.layer_norm."),
         ("cls.predictions.bias", "lm_head.bias"),
+    ];
+
+    private static readonly (string From, string To)[] RobertaClassifierRenames =
+    [
+        ("bert.pooler.dense.", "classifier.dense."),
+        ("classifier.", "classifier.out_proj."),
     ];
 
     /// <summary>Names under which a Hugging Face file may hold a copy of another of its tensors (tied weights): copy, original.</summary>
