@@ -57,6 +57,39 @@ public sealed class TextClassificationTransformer : ModelTransformerBase<BertFor
         }
     }
 
+    /// <summary>
+    /// Writes this classifier as a Hugging Face model directory that transformers loads with
+    /// <c>AutoModelForSequenceClassification.from_pretrained</c>: BertForSequenceClassification (or RoBERTa's,
+    /// when the encoder numbers positions from the padding id), id2label/label2id from <see cref="ClassNames"/>,
+    /// and the files of <paramref name="tokenizer"/> (the pipeline's, which made the token column; null: none).
+    /// <see cref="FromHuggingFace"/> reads it back with the same predictions.
+    /// </summary>
+    /// <exception cref="ArgumentException">The classifier pools the mean of its tokens (transformers' classifiers read the first
+    /// token through the pooler: fine-tune with <see cref="Pooling.FirstToken"/>), has bottleneck adapters, or the tokenizer is another.</exception>
+    /// <exception cref="NotSupportedException">The tokenizer has no Hugging Face files (see <see cref="TextTokenizer.SaveHuggingFaceFiles"/>).</exception>
+    public void SaveAsHuggingFace(string directory, TextTokenizer? tokenizer = null) =>
+        HuggingFaceTaskFiles.Save(Model, Model.Bert.Config, _classNames, _padId, directory, tokenizer);
+
+    /// <summary>
+    /// A classifier read whole from a Hugging Face …ForSequenceClassification directory (bert, roberta), head
+    /// included, to score without fine-tuning: binary when it has two labels (Score, Probability of the second,
+    /// PredictedLabel), else multiclass; <see cref="ClassNames"/> are its id2label. It reads the token column
+    /// <paramref name="tokenColumnName"/>, made by the directory's tokenizer (<see cref="EncoderSource.HuggingFaceTokenizer"/>).
+    /// </summary>
+    /// <exception cref="InvalidDataException">The directory holds another architecture, a one-output regressor, or does not fit its config.</exception>
+    public static TextClassificationTransformer FromHuggingFace(string directory, string tokenColumnName = "Tokens", string? segmentColumnName = null)
+    {
+        var loaded = Models.HuggingFace.HuggingFaceImport.LoadSequenceClassifier(directory);
+        if (loaded.Labels.Count < 2)
+        {
+            loaded.Model.Dispose();
+            throw new InvalidDataException($"'{directory}' holds a regressor (one output); read it with TextRegressionTransformer.FromHuggingFace.");
+        }
+        var (padId, maxLength) = HuggingFaceTaskFiles.Inputs(loaded.Config);
+        return new TextClassificationTransformer(HuggingFaceTaskFiles.Host(nameof(TextClassificationTransformer)), loaded.Labels.Count == 2,
+            tokenColumnName, segmentColumnName, [.. loaded.Labels], padId, maxLength, Pooling.FirstToken, loaded.Model, null);
+    }
+
     internal override void SaveOnnx(Stream stream) =>
         OnnxExport.Save(Model, new OnnxInputs(_padId, _maxLength, _segmentColumn is not null), stream,
             OnnxMetadata("text-classifier", _padId, _maxLength, ("binary", _binary ? "true" : "false"),

@@ -30,6 +30,29 @@ public sealed class TextRegressionTransformer : ModelTransformerBase<BertForSequ
         (_tokenColumn, _segmentColumn, _padId, _maxLength, _pooling) = (tokenColumn, segmentColumn, padId, maxLength, pooling);
     }
 
+    /// <summary>
+    /// Writes this regressor as a Hugging Face model directory (BertForSequenceClassification or RoBERTa's with one
+    /// label, <c>problem_type</c> regression; its output is in the label's units) and the files of <paramref name="tokenizer"/>.
+    /// </summary>
+    /// <exception cref="ArgumentException">The regressor pools the mean of its tokens (fine-tune with <see cref="Pooling.FirstToken"/>) or has bottleneck adapters.</exception>
+    public void SaveAsHuggingFace(string directory, TextTokenizer? tokenizer = null) =>
+        HuggingFaceTaskFiles.Save(Model, Model.Bert.Config, null, _padId, directory, tokenizer);
+
+    /// <summary>A regressor read whole from a Hugging Face …ForSequenceClassification directory with one label.</summary>
+    /// <exception cref="InvalidDataException">The directory holds a classifier of several labels or another architecture.</exception>
+    public static TextRegressionTransformer FromHuggingFace(string directory, string tokenColumnName = "Tokens", string? segmentColumnName = null)
+    {
+        var loaded = Models.HuggingFace.HuggingFaceImport.LoadSequenceClassifier(directory);
+        if (loaded.Labels.Count != 1)
+        {
+            loaded.Model.Dispose();
+            throw new InvalidDataException($"'{directory}' holds a classifier of {loaded.Labels.Count} labels; read it with TextClassificationTransformer.FromHuggingFace.");
+        }
+        var (padId, maxLength) = HuggingFaceTaskFiles.Inputs(loaded.Config);
+        return new TextRegressionTransformer(HuggingFaceTaskFiles.Host(nameof(TextRegressionTransformer)), tokenColumnName, segmentColumnName, padId, maxLength,
+            Pooling.FirstToken, loaded.Model, null);
+    }
+
     internal override void SaveOnnx(Stream stream) =>
         OnnxExport.Save(Model, new OnnxInputs(_padId, _maxLength, _segmentColumn is not null), stream,
             OnnxMetadata("text-regressor", _padId, _maxLength));

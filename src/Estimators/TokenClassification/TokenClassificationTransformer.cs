@@ -125,6 +125,39 @@ public sealed class TokenClassificationTransformer : ModelTransformerBase<BertFo
         TaggedWords[] Results() => tags.Select((t, i) => new TaggedWords(t, scores[i])).ToArray();
     }
 
+    /// <summary>
+    /// Writes this tagger as a Hugging Face model directory that transformers loads with
+    /// <c>AutoModelForTokenClassification.from_pretrained</c> (and its "ner" pipeline reads): BertForTokenClassification
+    /// or RoBERTa's, id2label/label2id from <see cref="TagNames"/> (IOB2), and the files of <paramref name="tokenizer"/>.
+    /// Transformers scores every token; this tagger reads each word at its first token, as Hugging Face's
+    /// token-classification examples train (label_all_tokens false).
+    /// </summary>
+    /// <exception cref="ArgumentException">The tagger has a CRF (transformers' token classifiers have none) or bottleneck adapters, or the tokenizer is another.</exception>
+    /// <exception cref="NotSupportedException">The tokenizer has no Hugging Face files.</exception>
+    public void SaveAsHuggingFace(string directory, TextTokenizer? tokenizer = null) =>
+        HuggingFaceTaskFiles.Save(Model, Model.Bert.Config, _tagNames, _padId, directory, tokenizer);
+
+    /// <summary>
+    /// A tagger read whole from a Hugging Face …ForTokenClassification directory (bert, roberta), head included,
+    /// to tag without fine-tuning. Its tags are the directory's id2label and must be IOB tags (O, B-TYPE, I-TYPE);
+    /// columns and decoding come from <paramref name="options"/> (defaults: Tokens, WordIds, Sentence -> Tags).
+    /// </summary>
+    /// <exception cref="InvalidDataException">The directory holds another architecture, tags of another scheme, or does not fit its config.</exception>
+    public static TokenClassificationTransformer FromHuggingFace(string directory, TokenClassifierOptions? options = null)
+    {
+        options ??= new TokenClassifierOptions();
+        var loaded = Models.HuggingFace.HuggingFaceImport.LoadTokenClassifier(directory);
+        var foreign = loaded.Labels.Where(t => t != EntityTags.Outside && !(t.Length > 2 && t[1] == '-' && t[0] is 'B' or 'I')).ToList();
+        if (foreign.Count > 0)
+        {
+            loaded.Model.Dispose();
+            throw new InvalidDataException($"'{directory}' tags with {string.Join(", ", foreign.Take(5))}: this library's taggers read IOB tags (O, B-TYPE, I-TYPE).");
+        }
+        var (padId, maxLength) = HuggingFaceTaskFiles.Inputs(loaded.Config);
+        return new TokenClassificationTransformer(HuggingFaceTaskFiles.Host(nameof(TokenClassificationTransformer)), options, [.. loaded.Labels], iob1: false,
+            padId, maxLength, loaded.Model, null);
+    }
+
     // The graph gives the tag scores; a CRF's decoding is the application's, from the scores in the metadata.
     internal override void SaveOnnx(Stream stream) =>
         OnnxExport.Save(Model, new OnnxInputs(_padId, _maxLength), stream,

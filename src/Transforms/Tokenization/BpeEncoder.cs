@@ -28,6 +28,9 @@ internal sealed partial class BpeEncoder : OffsetEncoder
 
     public string? UnknownToken { get; }
 
+    /// <summary>The vocab.json and merges.txt this encoder was built from, as they were read.</summary>
+    public (ReadOnlyMemory<byte> Vocabulary, ReadOnlyMemory<byte> Merges) Files => (_vocabFile, _mergesFile);
+
     public override TokenizerKind Kind => TokenizerKind.Bpe;
 
     public override int Count { get; }

@@ -58,6 +58,9 @@ internal sealed partial class WordPieceEncoder : SubwordEncoder
 
     public bool StripAccents { get; }
 
+    /// <summary>The vocab.txt this encoder was built from, as it was read.</summary>
+    public ReadOnlyMemory<byte> VocabFile => _vocabFile;
+
     /// <summary>The Microsoft.ML.Tokenizers tokenizer this encoder calls (for comparisons in benchmarks).</summary>
     public Tokenizer Inner => _tokenizer;
 

@@ -37,16 +37,23 @@ internal static class HuggingFaceEncoder
     private static TextTokenizer Tokenizer(HuggingFaceTokenizerFiles files, string directory)
     {
         if (files.Vocabulary is { } vocab && vocab.EndsWith(".txt", StringComparison.OrdinalIgnoreCase))
-            return TextTokenizer.FromWordPieceVocab(vocab, LowerCase(files.TokenizerConfig));
+        {
+            var (lowerCase, stripAccents) = Casing(files.TokenizerConfig);
+            return TextTokenizer.FromWordPieceVocab(vocab, lowerCase, stripAccents);
+        }
         if (files.Vocabulary is { } json && files.Merges is { } merges)
             return TextTokenizer.FromBpe(json, merges);
         throw new InvalidDataException($"'{directory}' has no tokenizer this library reads: vocab.txt, or vocab.json with merges.txt.");
     }
 
-    private static bool LowerCase(string? tokenizerConfig)
+    // do_lower_case (default true) and strip_accents (absent or null: as do_lower_case), as BertTokenizer reads them.
+    private static (bool LowerCase, bool? StripAccents) Casing(string? tokenizerConfig)
     {
-        if (tokenizerConfig is null) return true;
+        if (tokenizerConfig is null) return (true, null);
         using var document = JsonDocument.Parse(File.ReadAllText(tokenizerConfig));
-        return !document.RootElement.TryGetProperty("do_lower_case", out var value) || value.ValueKind != JsonValueKind.False;
+        var root = document.RootElement;
+        var lowerCase = !root.TryGetProperty("do_lower_case", out var lower) || lower.ValueKind != JsonValueKind.False;
+        bool? strip = root.TryGetProperty("strip_accents", out var s) && s.ValueKind is JsonValueKind.True or JsonValueKind.False ? s.GetBoolean() : null;
+        return (lowerCase, strip);
     }
 }
