@@ -21,20 +21,26 @@ internal static class HuggingFaceTaskFiles
     /// </summary>
     public static void Save(nn.Module model, TransformerConfig config, IReadOnlyList<string>? labels, int padId, string directory, TextTokenizer? tokenizer)
     {
-        ArgumentException.ThrowIfNullOrEmpty(directory);
-        if (tokenizer is not null && tokenizer.VocabSize != config.VocabSize)
-            throw new ArgumentException($"The tokenizer has {tokenizer.VocabSize} ids, the model {config.VocabSize}: pass the tokenizer of the pipeline that made the model's tokens.", nameof(tokenizer));
         var type = config.PositionOffset > 0 ? HuggingFaceModelType.Roberta : HuggingFaceModelType.Bert;
+        Save(model, new HuggingFaceConfig
+        {
+            ModelType = type,
+            Transformer = config,
+            PadTokenId = type == HuggingFaceModelType.Roberta ? config.PositionOffset - 1 : padId,
+            Labels = labels,
+        }, directory, tokenizer);
+    }
+
+    /// <summary>Writes <paramref name="model"/> with <paramref name="config"/> and <paramref name="tokenizer"/>'s files, or nothing.</summary>
+    public static void Save(nn.Module model, HuggingFaceConfig config, string directory, TextTokenizer? tokenizer)
+    {
+        ArgumentException.ThrowIfNullOrEmpty(directory);
+        if (tokenizer is not null && tokenizer.VocabSize != config.Transformer.VocabSize)
+            throw new ArgumentException($"The tokenizer has {tokenizer.VocabSize} ids, the model {config.Transformer.VocabSize}: pass the tokenizer of the pipeline that made the model's tokens.", nameof(tokenizer));
         var written = tokenizer?.SaveHuggingFaceFiles(directory) ?? [];
         try
         {
-            HuggingFaceExport.Save(model, new HuggingFaceConfig
-            {
-                ModelType = type,
-                Transformer = config,
-                PadTokenId = type == HuggingFaceModelType.Roberta ? config.PositionOffset - 1 : padId,
-                Labels = labels,
-            }, directory);
+            HuggingFaceExport.Save(model, config, directory);
         }
         catch
         {

@@ -49,6 +49,16 @@ public sealed class CausalLanguageModelTransformer : ModelTransformerBase<GptLan
     /// <exception cref="InvalidDataException">The zip holds no causal language model.</exception>
     public static CausalLanguageModelTransformer FromZip(string path) => ModelZips.Load<CausalLanguageModelTransformer>(path, "causal language model");
 
+    /// <summary>
+    /// Writes this model and its tokenizer as a Hugging Face GPT2LMHeadModel directory that transformers loads with
+    /// <c>AutoModelForCausalLM.from_pretrained</c>; the tokenizer's separator is <c>eos_token_id</c>.
+    /// </summary>
+    /// <exception cref="NotSupportedException">The tokenizer has no Hugging Face files (WordPiece and byte-level BPE have).</exception>
+    public void SaveAsHuggingFace(string directory) => HuggingFaceTaskFiles.Save(Model, new Models.HuggingFace.HuggingFaceConfig
+    {
+        ModelType = Models.HuggingFace.HuggingFaceModelType.Gpt2, Transformer = Config, EosTokenId = Tokenizer.SepId, BosTokenId = Tokenizer.ClsId,
+    }, directory, Tokenizer);
+
     internal static SchemaShape OutputSchema(SchemaShape input, string embedding, string perplexity)
     {
         var columns = input.ToDictionary(c => c.Name);

@@ -61,6 +61,16 @@ public sealed class MaskedLanguageModelTransformer : ModelTransformerBase<BertFo
     /// </summary>
     public static MaskedLanguageModelTransformer FromHuggingFace(string directory) => HuggingFaceEncoder.Load(directory);
 
+    /// <summary>
+    /// Writes this model and its tokenizer as a Hugging Face directory (BertForMaskedLM, BertForPreTraining with a
+    /// sentence-pair head, or RobertaForMaskedLM when positions are offset by the padding id) that transformers
+    /// loads with <c>AutoModelForMaskedLM.from_pretrained</c> and <c>AutoTokenizer.from_pretrained</c>, for example
+    /// to continue pretraining on many GPUs; <see cref="FromHuggingFace"/> and <see cref="EncoderSource.FromHuggingFace"/> read it back.
+    /// </summary>
+    /// <exception cref="ArgumentException">The architecture has no Hugging Face equivalent (pre-LayerNorm, no biases, bottleneck adapters).</exception>
+    /// <exception cref="NotSupportedException">The tokenizer has no Hugging Face files (WordPiece and byte-level BPE have).</exception>
+    public void SaveAsHuggingFace(string directory) => HuggingFaceTaskFiles.Save(Model, Config, null, Tokenizer.PadId, directory, Tokenizer);
+
     internal static SchemaShape OutputSchema(SchemaShape input, string embedding, string filled)
     {
         var columns = input.ToDictionary(c => c.Name);

@@ -106,4 +106,36 @@ public sealed class HuggingFaceExportTests
         }
         finally { if (Directory.Exists(directory)) Directory.Delete(directory, recursive: true); }
     }
+
+    [TestMethod]
+    public void PretrainedLanguageModelsLeaveWithTheirTokenizersAndComeBackTheSame()
+    {
+        var ml = new MLContext(seed: 1);
+        var data = Reliability.TinyModels.Data(ml);
+        var masked = ((IEnumerable<ITransformer>)Reliability.TinyModels.Load(ml, Reliability.TinyModels.MaskedLmZip)).OfType<MaskedLanguageModelTransformer>().Single();
+        var causal = ((IEnumerable<ITransformer>)Reliability.TinyModels.Load(ml, Reliability.TinyModels.CausalLmZip)).OfType<CausalLanguageModelTransformer>().Single();
+        var directory = TempDirectory();
+        try
+        {
+            masked.SaveAsHuggingFace(directory);
+            var back = MaskedLanguageModelTransformer.FromHuggingFace(directory);
+            Assert.AreEqual(masked.Tokenizer.Fingerprint, back.Tokenizer.Fingerprint);
+            var tokens = ml.Transforms.Text.TokenizeSubwords("Tokens", "Text", masked.Tokenizer, maxLength: 24).Fit(data).Transform(data);
+            static float[][] Embeddings(ITransformer model, IDataView tokens) =>
+                model.Transform(tokens).GetColumn<VBuffer<float>>("Embedding").Select(v => v.DenseValues().ToArray()).ToArray();
+            var expected = Embeddings(masked, tokens);
+            var actual = Embeddings(back, tokens);
+            for (var i = 0; i < expected.Length; i++) CollectionAssert.AreEqual(expected[i], actual[i], $"row {i}");
+
+            Directory.Delete(directory, recursive: true);
+            causal.SaveAsHuggingFace(directory);
+            var gpt = Models.HuggingFace.HuggingFaceImport.Load(directory);
+            Assert.AreEqual(causal.Tokenizer.SepId, gpt.Config.EosTokenId);
+            var ids = TorchSharp.torch.tensor(causal.Tokenizer.Encode("free money now", maxLength: 16).Ids.Select(i => (long)i).ToArray()).unsqueeze(0);
+            using var _ = TorchSharp.torch.no_grad();
+            causal.Model.eval();
+            Assert.IsTrue(causal.Model.forward(ids).equal(gpt.LanguageModel.forward(ids)).all().item<bool>());
+        }
+        finally { if (Directory.Exists(directory)) Directory.Delete(directory, recursive: true); }
+    }
 }
