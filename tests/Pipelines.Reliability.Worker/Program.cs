@@ -9,7 +9,9 @@ using Pipelines.Models.Training;
 // steps and resuming from the latest checkpoint when one exists. Prints "step N" after each
 // optimizer step (so a test can kill it at a chosen step) and, at the end, writes into --out:
 // weights.safetensors, model.zip (atomically) and metrics.json.
-//   Pipelines.Reliability.Worker --corpus=FILE --checkpoints=DIR --out=DIR [--steps=60] [--seed=1] [--every=5]
+// --reading=streamed reads the corpus line by line (one row each, so that validation rows can be held out)
+// as a stream of 33-token windows through a shuffle buffer of 16.
+//   Pipelines.Reliability.Worker --corpus=FILE --checkpoints=DIR --out=DIR [--steps=60] [--seed=1] [--every=5] [--reading=inmemory|streamed]
 string Arg(string name, string? fallback = null) =>
     args.FirstOrDefault(a => a.StartsWith($"--{name}=", StringComparison.Ordinal))?[(name.Length + 3)..]
     ?? fallback ?? throw new ArgumentException($"--{name}= is required");
@@ -22,7 +24,10 @@ TorchSharp.torch.set_num_threads(1); // the same arithmetic in every process, wh
 
 var tokenizer = TextTokenizer.FromCharacters(CharacterVocabulary.Build([corpus]));
 var ml = new MLContext(seed: seed);
-var data = ml.Data.LoadFromEnumerable(new[] { new Document { Text = corpus } });
+var streamed = Arg("reading", "inmemory") == "streamed";
+var data = ml.Data.LoadFromEnumerable(streamed
+    ? corpus.Split('\n', StringSplitOptions.RemoveEmptyEntries).Select(line => new Document { Text = line }).ToArray()
+    : [new Document { Text = corpus }]);
 var progress = new Progress(step => Console.WriteLine($"step {step}"));
 var model = ml.Transforms.Text.TokenizeSubwords(tokenizer, new TokenizeSubwordsOptions { MaxLength = int.MaxValue, AddSpecialTokens = false })
     .Append(ml.Pretraining.CausalLanguageModel(new CausalLanguageModelOptions
@@ -31,6 +36,7 @@ var model = ml.Transforms.Text.TokenizeSubwords(tokenizer, new TokenizeSubwordsO
         MaxSteps = steps, WarmupSteps = 5, LearningRate = 3e-3, EvaluateEvery = 10, ValidationBatches = 2,
         CheckpointDirectory = Arg("checkpoints"), CheckpointEvery = int.Parse(Arg("every", "5"), CultureInfo.InvariantCulture),
         Resume = true, Seed = seed, Device = "cpu", Progress = progress,
+        Reading = streamed ? CorpusReading.Streamed : CorpusReading.InMemory, ShuffleBufferSize = 16,
     }))
     .Fit(data);
 

@@ -15,4 +15,5 @@ internal static class SequencePacking
         }
         return stream;
     }
+
 }

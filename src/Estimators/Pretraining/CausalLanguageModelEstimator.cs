@@ -42,25 +42,34 @@ public sealed class CausalLanguageModelEstimator : IEstimator<CausalLanguageMode
         var seed = _options.Seed ?? _host.Rand.Next();
         using var channel = _host.Start("Causal language model pretraining");
 
-        var (rows, skipped) = TokenSequences.Read(input, _options.TokenColumnName);
-        if (skipped > 0) channel.Warning($"Skipped {skipped} rows of '{_options.TokenColumnName}' with fewer than 2 tokens.");
-        if (rows.Count == 0) throw new InvalidOperationException($"No row of column '{_options.TokenColumnName}' has at least 2 tokens: nothing to train on.");
-        var stream = SequencePacking.Concatenate(rows, tokenizer.SepId);
-        long[] train = stream, validation = [];
-        if (_options.ValidationSet is not null)
+        var (streamed, why) = _options.ChooseReading(input, _options.BlockSize);
+        channel.Info($"Reading the corpus {why}.");
+        long[] train = [], validation = [];
+        TokenStream? tokens = null;
+        if (streamed)
         {
-            var (validationRows, _) = TokenSequences.Read(column.Prepare(_options.ValidationSet), column.Name);
-            validation = SequencePacking.Concatenate(validationRows, tokenizer.SepId);
+            tokens = TokenStream.Open(input, _options.TokenColumnName, null, _options.ValidationSet is null ? _options.ValidationFraction : 0,
+                _options.MaxStreamedValidationRows, seed);
+            validation = _options.ValidationSet is null ? SequencePacking.Concatenate(tokens.Validation, tokenizer.SepId) : ReadValidation(column, tokenizer.SepId);
         }
-        else if (_options.ValidationFraction > 0)
+        else
         {
-            var cut = (int)(stream.Length * (1 - _options.ValidationFraction));
-            (train, validation) = (stream[..cut], stream[cut..]);
+            var (rows, skipped) = TokenSequences.Read(input, _options.TokenColumnName);
+            if (skipped > 0) channel.Warning($"Skipped {skipped} rows of '{_options.TokenColumnName}' with fewer than 2 tokens.");
+            if (rows.Count == 0) throw new InvalidOperationException($"No row of column '{_options.TokenColumnName}' has at least 2 tokens: nothing to train on.");
+            train = SequencePacking.Concatenate(rows, tokenizer.SepId);
+            if (_options.ValidationSet is not null) validation = ReadValidation(column, tokenizer.SepId);
+            else if (_options.ValidationFraction > 0)
+            {
+                var cut = (int)(train.Length * (1 - _options.ValidationFraction));
+                (train, validation) = (train[..cut], train[cut..]);
+            }
+            channel.Info($"Training stream {train.Length:N0} tokens from {rows.Count:N0} rows.");
         }
         var hasValidation = validation.Length > _options.BlockSize + 1;
         if (!hasValidation && validation.Length > 0)
             channel.Warning($"The validation stream has only {validation.Length} tokens (block size {_options.BlockSize}); training without validation.");
-        channel.Info($"Training stream {train.Length:N0} tokens from {rows.Count:N0} rows; validation {(hasValidation ? validation.Length : 0):N0} tokens.");
+        channel.Info($"Validation stream {(hasValidation ? validation.Length : 0):N0} tokens.");
 
         var device = DeviceSelection.Select(_host, _options.Device, "Causal language model pretraining");
         Seeding.Set(seed);
@@ -76,8 +85,13 @@ public sealed class CausalLanguageModelEstimator : IEstimator<CausalLanguageMode
         using var precision = _options.MixedPrecision ? new MixedPrecision(model) : null;
         var parameters = (precision?.MasterParameters ?? model.parameters()).ToList();
         using var optimizer = Optimizers.AdamW(parameters, _options.LearningRate, _options.WeightDecay, _options.Beta1, _options.Beta2);
-        using var task = new CausalLanguageModelingTask(model, train, hasValidation ? validation : null,
-            Math.Min(_options.BlockSize, config.MaxSequenceLength), _options.BatchSize, _options.ValidationBatches, seed);
+        var blockSize = Math.Min(_options.BlockSize, config.MaxSequenceLength);
+        using var windows = tokens is null ? null
+            : new StreamedSequences(() => CausalLanguageModelingTask.PackedWindows(tokens.Rows().Select(r => r.Ids), tokenizer.SepId, blockSize).Select(w => new StreamedSequence(w)),
+                _options.ShuffleBufferSize, seed);
+        using var task = windows is null
+            ? new CausalLanguageModelingTask(model, train, hasValidation ? validation : null, blockSize, _options.BatchSize, _options.ValidationBatches, seed)
+            : CausalLanguageModelingTask.Streaming(model, windows, hasValidation ? validation : null, blockSize, _options.BatchSize, _options.ValidationBatches, seed);
         var result = TrainingLoop.Run(task, optimizer, parameters, _options.ToLoopOptions(seed, channel), precision, column.CheckpointIdentity(config));
         precision?.RestoreFloat32(model);
         model.eval();
@@ -86,4 +100,7 @@ public sealed class CausalLanguageModelEstimator : IEstimator<CausalLanguageMode
         return new CausalLanguageModelTransformer(_host, _options.TokenColumnName, _options.EmbeddingColumnName,
             _options.PerplexityColumnName, model, tokenizer, result);
     }
+
+    private long[] ReadValidation(TokenColumn column, int separator) =>
+        SequencePacking.Concatenate(TokenSequences.Read(column.Prepare(_options.ValidationSet!), column.Name).Sequences, separator);
 }

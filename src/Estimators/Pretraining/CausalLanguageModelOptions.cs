@@ -7,7 +7,7 @@ namespace Pipelines;
 /// the next token. The defaults are nanoGPT's Shakespeare-on-CPU recipe except the block size
 /// (128 here, 64 there) and the number of steps.
 /// </summary>
-public sealed class CausalLanguageModelOptions : TrainingOptions
+public sealed class CausalLanguageModelOptions : PretrainingOptions
 {
     /// <summary>Creates options with the causal-LM defaults (lr 1e-3, beta2 0.99, weight decay 0.1, batch 12).</summary>
     public CausalLanguageModelOptions()

@@ -49,17 +49,37 @@ public sealed class MaskedLanguageModelEstimator : IEstimator<MaskedLanguageMode
 
         // Whole-word masking reads the word ids TokenizeSubwords writes beside the tokens.
         var wordIdsColumn = _options.Masking == MaskingStrategy.WholeWord ? WordIdsColumn(input.Schema) : null;
-        var (rows, wordIds, skipped) = TokenSequences.ReadWithWordIds(input, _options.TokenColumnName, wordIdsColumn);
-        if (skipped > 0) channel.Warning($"Skipped {skipped} rows of '{_options.TokenColumnName}' with fewer than 2 tokens.");
-        if (rows.Count == 0) throw new InvalidOperationException($"No row of column '{_options.TokenColumnName}' has at least 2 tokens: nothing to train on.");
-        var (train, validation) = Split(new Rows(rows, wordIds), column, wordIdsColumn, seed, channel);
-        channel.Info($"{train.Ids.Count:N0} training and {validation.Ids.Count:N0} validation sequences{(wordIdsColumn is null ? "" : ", whole-word masking")}.");
+        var pairs = _options.SentencePairs != SentencePairObjective.None;
+        var (streamed, why) = _options.ChooseReading(input, column.MaxLength);
+        if (streamed && pairs)
+        {
+            if (_options.Reading == CorpusReading.Streamed)
+                throw new ArgumentException("Sentence-pair objectives cut pairs out of whole documents in memory: use Reading = InMemory (or Auto) with SentencePairs.");
+            (streamed, why) = (false, "in memory: sentence-pair objectives need whole documents");
+        }
+        channel.Info($"Reading the corpus {why}.");
+        Rows train, validation;
+        TokenStream? stream = null;
+        if (streamed)
+        {
+            stream = TokenStream.Open(input, _options.TokenColumnName, wordIdsColumn, _options.ValidationSet is null ? _options.ValidationFraction : 0,
+                _options.MaxStreamedValidationRows, seed);
+            (train, validation) = (new Rows([], null), _options.ValidationSet is null ? new Rows(stream.Validation, stream.ValidationWordIds) : ReadValidation(column, wordIdsColumn));
+            channel.Info($"{validation.Ids.Count:N0} validation sequences held out{(wordIdsColumn is null ? "" : ", whole-word masking")}; the training rows are read as training goes.");
+        }
+        else
+        {
+            var (rows, wordIds, skipped) = TokenSequences.ReadWithWordIds(input, _options.TokenColumnName, wordIdsColumn);
+            if (skipped > 0) channel.Warning($"Skipped {skipped} rows of '{_options.TokenColumnName}' with fewer than 2 tokens.");
+            if (rows.Count == 0) throw new InvalidOperationException($"No row of column '{_options.TokenColumnName}' has at least 2 tokens: nothing to train on.");
+            (train, validation) = Split(new Rows(rows, wordIds), column, wordIdsColumn, seed, channel);
+            channel.Info($"{train.Ids.Count:N0} training and {validation.Ids.Count:N0} validation sequences{(wordIdsColumn is null ? "" : ", whole-word masking")}.");
+        }
 
         var device = DeviceSelection.Select(_host, _options.Device, "Masked language model pretraining");
         Seeding.Set(seed);
         var config = _options.Base?.Config ?? TransformerConfig.Bert(tokenizer.VocabSize, _options.Layers, _options.Hidden,
             ModelShape.Heads(_options.Hidden, _options.Heads), column.MaxLength, _options.FeedForward) with { Dropout = _options.Dropout };
-        var pairs = _options.SentencePairs != SentencePairObjective.None;
         var model = new BertForPreTraining(config, sentencePair: pairs || (_options.Base?.Model.HasSentencePairHead ?? false));
         if (_options.Base is not null) model.load_state_dict(_options.Base.Model.state_dict(), strict: false);
         model.to(device);
@@ -68,10 +88,15 @@ public sealed class MaskedLanguageModelEstimator : IEstimator<MaskedLanguageMode
         using var precision = _options.MixedPrecision ? new MixedPrecision(model) : null;
         var parameters = (precision?.MasterParameters ?? model.parameters()).ToList();
         using var optimizer = Optimizers.AdamW(parameters, _options.LearningRate, _options.WeightDecay, _options.Beta1, _options.Beta2);
-        var task = new MaskedLanguageModelingTask(model, train.Ids, validation.Ids, (ids, words, random) => masker.Mask(ids, random, words),
-            tokenizer.PadId, Math.Min(column.MaxLength, config.MaxSequenceLength), _options.BatchSize, seed,
-            _options.SentencePairs, tokenizer.ClsId, tokenizer.SepId, _options.ContrastiveWeight, _options.ContrastiveTemperature,
-            train.WordIds, validation.WordIds);
+        TokenMasking masking = (ids, words, random) => masker.Mask(ids, random, words);
+        var maxLength = Math.Min(column.MaxLength, config.MaxSequenceLength);
+        using var sequences = stream is null ? null : new StreamedSequences(stream.Rows, _options.ShuffleBufferSize, seed);
+        var task = sequences is not null
+            ? MaskedLanguageModelingTask.Streaming(model, sequences, validation.Ids, masking, tokenizer.PadId, maxLength, _options.BatchSize, seed,
+                _options.ContrastiveWeight, _options.ContrastiveTemperature, validation.WordIds)
+            : new MaskedLanguageModelingTask(model, train.Ids, validation.Ids, masking, tokenizer.PadId, maxLength, _options.BatchSize, seed,
+                _options.SentencePairs, tokenizer.ClsId, tokenizer.SepId, _options.ContrastiveWeight, _options.ContrastiveTemperature,
+                train.WordIds, validation.WordIds);
         if (_options.ContrastiveWeight > 0) channel.Info($"Contrastive sentence embeddings (SimCSE, weight {_options.ContrastiveWeight}) trained beside masked-LM.");
         if (pairs) channel.Info($"Sentence pairs ({_options.SentencePairs}) trained beside masked-LM.");
         var result = TrainingLoop.Run(task, optimizer, parameters, _options.ToLoopOptions(seed, channel), precision, column.CheckpointIdentity(config));
@@ -102,14 +127,16 @@ public sealed class MaskedLanguageModelEstimator : IEstimator<MaskedLanguageMode
         return name;
     }
 
+    private Rows ReadValidation(TokenColumn column, string? wordIdsColumn)
+    {
+        var (sequences, words, _) = TokenSequences.ReadWithWordIds(column.Prepare(_options.ValidationSet!, wordIdsColumn), column.Name, wordIdsColumn);
+        return new Rows(sequences, words);
+    }
+
     // Held-out rows: the separate validation data, or a seeded random fraction of the rows.
     private (Rows Train, Rows Validation) Split(Rows rows, TokenColumn column, string? wordIdsColumn, int seed, IChannel channel)
     {
-        if (_options.ValidationSet is not null)
-        {
-            var (sequences, words, _) = TokenSequences.ReadWithWordIds(column.Prepare(_options.ValidationSet, wordIdsColumn), column.Name, wordIdsColumn);
-            return (rows, new Rows(sequences, words));
-        }
+        if (_options.ValidationSet is not null) return (rows, ReadValidation(column, wordIdsColumn));
         var count = (int)(rows.Ids.Count * _options.ValidationFraction);
         if (count == 0 && _options.ValidationFraction > 0)
             channel.Warning($"ValidationFraction {_options.ValidationFraction} of {rows.Ids.Count} rows holds out none: training without validation " +

@@ -7,7 +7,7 @@ namespace Pipelines;
 /// masked tokens (15 % of tokens; of those 80 % [MASK], 10 % random, 10 % kept), masked afresh
 /// each time a sequence is drawn.
 /// </summary>
-public sealed class MaskedLanguageModelOptions : TrainingOptions
+public sealed class MaskedLanguageModelOptions : PretrainingOptions
 {
     /// <summary>
     /// Creates options with the masked-LM defaults: lr 1e-3 (small models, as the Quickstart's; lower

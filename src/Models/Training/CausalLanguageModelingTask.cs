@@ -16,12 +16,30 @@ public sealed class CausalLanguageModelingTask : ITrainingTask, IDisposable
     private readonly Tensor _train;
     private readonly Tensor? _validation;
     private readonly Device _device;
+    private readonly StreamedSequences? _windows;
 
     /// <summary>Creates the task over token streams (validation may be null).</summary>
     public CausalLanguageModelingTask(GptLanguageModel model, long[] train, long[]? validation, int blockSize, int batchSize,
         int validationBatches = 20, int validationSeed = 12345)
+        : this(model, train, null, validation, blockSize, batchSize, validationBatches, validationSeed)
     {
-        if (train.Length < blockSize + 2) throw new ArgumentException($"The training stream has {train.Length} tokens; it needs more than block size + 1 = {blockSize + 1}.", nameof(train));
+    }
+
+    /// <summary>
+    /// The task over windows of <paramref name="blockSize"/> + 1 tokens read from a stream through a shuffle
+    /// buffer (<paramref name="windows"/>) instead of random windows of a stream in memory; each micro-batch
+    /// takes the stream's next <paramref name="batchSize"/> windows. Validation is as for the in-memory task.
+    /// </summary>
+    public static CausalLanguageModelingTask Streaming(GptLanguageModel model, StreamedSequences windows, long[]? validation, int blockSize,
+        int batchSize, int validationBatches = 20, int validationSeed = 12345) =>
+        new(model, null, windows ?? throw new ArgumentNullException(nameof(windows)), validation, blockSize, batchSize, validationBatches, validationSeed);
+
+    private CausalLanguageModelingTask(GptLanguageModel model, long[]? train, StreamedSequences? windows, long[]? validation, int blockSize, int batchSize,
+        int validationBatches, int validationSeed)
+    {
+        _windows = windows;
+        train ??= [];
+        if (windows is null && train.Length < blockSize + 2) throw new ArgumentException($"The training stream has {train.Length} tokens; it needs more than block size + 1 = {blockSize + 1}.", nameof(train));
         if (validation is not null && validation.Length < blockSize + 2) throw new ArgumentException($"The validation stream has {validation.Length} tokens; it needs more than block size + 1 = {blockSize + 1}.", nameof(validation));
         TokenIds.CheckRows(train, model.Config.VocabSize);
         _model = model;
@@ -44,12 +62,12 @@ public sealed class CausalLanguageModelingTask : ITrainingTask, IDisposable
     public nn.Module Model => _model;
 
     /// <summary>Windows of BlockSize tokens in the training stream (an "epoch" of examples).</summary>
-    public long TrainingExamples => _train.shape[0] / BlockSize;
+    public long TrainingExamples => _windows?.SequencesPerEpoch ?? _train.shape[0] / BlockSize;
 
     /// <inheritdoc/>
     public (Tensor Loss, int Examples, long Tokens) Step(long draw, Random random)
     {
-        var (x, y) = Windows(_train, random);
+        var (x, y) = _windows is null ? Windows(_train, random) : Streamed(draw);
         return (GptLanguageModel.Loss(_model.forward(x), y), BatchSize, (long)BatchSize * BlockSize);
     }
 
@@ -78,6 +96,45 @@ public sealed class CausalLanguageModelingTask : ITrainingTask, IDisposable
         for (var i = 0; i < BatchSize; i++) starts[i] = random.NextInt64(stream.shape[0] - BlockSize - 1);
         var (x, y) = Windows(stream, tensor(starts), BlockSize);
         return (x.to(_device), y.to(_device));
+    }
+
+    /// <summary>
+    /// The rows one after another, each followed by <paramref name="separator"/>, read lazily and cut into
+    /// windows of <paramref name="blockSize"/> + 1 tokens that overlap by one, so that every token after the
+    /// first is a next-token target once; a last partial window is dropped. What a streamed task draws.
+    /// </summary>
+    public static IEnumerable<int[]> PackedWindows(IEnumerable<int[]> rows, int separator, int blockSize)
+    {
+        ArgumentOutOfRangeException.ThrowIfLessThan(blockSize, 1);
+        var window = new int[blockSize + 1];
+        var filled = 0;
+        foreach (var row in rows)
+        {
+            foreach (var id in row.Append(separator))
+            {
+                window[filled++] = id;
+                if (filled <= blockSize) continue;
+                yield return (int[])window.Clone();
+                window[0] = window[blockSize];
+                filled = 1;
+            }
+        }
+    }
+
+    // The stream's next windows (each BlockSize + 1 tokens), checked on the host as they arrive.
+    private (Tensor X, Tensor Y) Streamed(long draw)
+    {
+        var windows = _windows!.Draw(draw, BatchSize);
+        TokenIds.CheckRows(windows.Select(w => w.Ids), _model.Config.VocabSize);
+        var flat = new long[BatchSize * (BlockSize + 1)];
+        for (var b = 0; b < BatchSize; b++)
+        {
+            if (windows[b].Ids.Length != BlockSize + 1)
+                throw new ArgumentException($"A streamed window has {windows[b].Ids.Length} tokens; the task takes block size + 1 = {BlockSize + 1}.");
+            for (var t = 0; t <= BlockSize; t++) flat[b * (BlockSize + 1) + t] = windows[b].Ids[t];
+        }
+        var rows = tensor(flat, [BatchSize, BlockSize + 1]);
+        return (rows[.., ..^1].to(_device), rows[.., 1..].to(_device));
     }
 
     /// <summary>

@@ -25,6 +25,7 @@ public sealed class MaskedLanguageModelingTask : ITrainingTask
     private readonly IReadOnlyList<int[]>? _trainWordIds, _validationWordIds;
     private readonly TokenMasking _masking;
     private readonly Device _device;
+    private readonly StreamedSequences? _stream;
 
     /// <summary>Creates the task; sequences longer than <paramref name="maxLength"/> are cut.</summary>
     /// <param name="model">The model; with a sentence-pair objective it needs its sentence-pair head.</param>
@@ -49,7 +50,28 @@ public sealed class MaskedLanguageModelingTask : ITrainingTask
         SentencePairObjective pairs = SentencePairObjective.None, int clsId = -1, int sepId = -1,
         double contrastiveWeight = 0, double temperature = ContrastiveLoss.DefaultTemperature,
         IReadOnlyList<int[]>? trainWordIds = null, IReadOnlyList<int[]>? validationWordIds = null)
+        : this(model, train, null, validation, masking, padId, maxLength, batchSize, validationSeed, pairs, clsId, sepId,
+            contrastiveWeight, temperature, trainWordIds, validationWordIds)
     {
+    }
+
+    /// <summary>
+    /// The task over a training stream read through a shuffle buffer (<paramref name="train"/>, word ids included
+    /// when it has them) instead of sequences in memory; each micro-batch takes the stream's next
+    /// <paramref name="batchSize"/> sequences. The other parameters are as for the in-memory task; sentence-pair
+    /// objectives need whole documents in memory and are not offered here.
+    /// </summary>
+    public static MaskedLanguageModelingTask Streaming(BertForPreTraining model, StreamedSequences train, IReadOnlyList<int[]> validation,
+        TokenMasking masking, int padId, int maxLength, int batchSize, int validationSeed = 12345,
+        double contrastiveWeight = 0, double temperature = ContrastiveLoss.DefaultTemperature, IReadOnlyList<int[]>? validationWordIds = null) =>
+        new(model, [], train ?? throw new ArgumentNullException(nameof(train)), validation, masking, padId, maxLength, batchSize, validationSeed,
+            SentencePairObjective.None, -1, -1, contrastiveWeight, temperature, null, validationWordIds);
+
+    private MaskedLanguageModelingTask(BertForPreTraining model, IReadOnlyList<int[]> train, StreamedSequences? stream, IReadOnlyList<int[]> validation,
+        TokenMasking masking, int padId, int maxLength, int batchSize, int validationSeed, SentencePairObjective pairs, int clsId, int sepId,
+        double contrastiveWeight, double temperature, IReadOnlyList<int[]>? trainWordIds, IReadOnlyList<int[]>? validationWordIds)
+    {
+        _stream = stream;
         if (trainWordIds is not null && trainWordIds.Count != train.Count || validationWordIds is not null && validationWordIds.Count != validation.Count)
             throw new ArgumentException("Word ids must come with every sequence, in the same order.", nameof(trainWordIds));
         if (trainWordIds is not null && pairs != SentencePairObjective.None)
@@ -59,7 +81,7 @@ public sealed class MaskedLanguageModelingTask : ITrainingTask
         if (contrastiveWeight > 0 && pairs != SentencePairObjective.None)
             throw new ArgumentException("SimCSE embeds single sentences; use it without a sentence-pair objective.", nameof(contrastiveWeight));
         (_contrastiveWeight, _temperature) = (contrastiveWeight, temperature);
-        if (train.Count == 0) throw new ArgumentException("There are no training sequences.", nameof(train));
+        if (train.Count == 0 && stream is null) throw new ArgumentException("There are no training sequences.", nameof(train));
         TokenIds.CheckRows(pairs == SentencePairObjective.None ? train : train.Append([clsId, sepId]), model.Config.VocabSize);
         (_model, _train, _validation, _masking) = (model, train, validation, masking);
         (PadId, MaxLength, BatchSize, ValidationSeed) = (padId, maxLength, batchSize, validationSeed);
@@ -88,19 +110,28 @@ public sealed class MaskedLanguageModelingTask : ITrainingTask
     /// <inheritdoc/>
     public nn.Module Model => _model;
     /// <inheritdoc/>
-    public long TrainingExamples => _train.Count;
+    public long TrainingExamples => _stream?.SequencesPerEpoch ?? _train.Count;
 
     /// <inheritdoc/>
     public (Tensor Loss, int Examples, long Tokens) Step(long draw, Random random)
     {
-        var examples = Enumerable.Range(0, BatchSize).Select(_ => _trainPairs is { } pairs
-            ? Pair(pairs, random.Next(pairs.Documents.Count), random)
-            : Single(_train, _trainWordIds, random.Next(_train.Count))).ToList();
+        var examples = _stream is not null ? Streamed(draw)
+            : Enumerable.Range(0, BatchSize).Select(_ => _trainPairs is { } pairs
+                ? Pair(pairs, random.Next(pairs.Documents.Count), random)
+                : Single(_train, _trainWordIds, random.Next(_train.Count))).ToList();
         var forward = Forward(examples, random);
         if (_contrastiveWeight == 0 || examples.Count < 2) return (forward.Loss, examples.Count, forward.Tokens);
         var (ids, mask) = Batching.Pad(examples.Select(e => e.Ids).ToList(), PadId, MaxLength, _device);
         var contrastive = ContrastiveLoss.SimCse(_model.Bert, ids, mask, _temperature);
         return (forward.Loss + _contrastiveWeight * contrastive, examples.Count, forward.Tokens);
+    }
+
+    // The stream's next sequences, checked on the host as they arrive (a stream is not read ahead of training).
+    private List<Example> Streamed(long draw)
+    {
+        var drawn = _stream!.Draw(draw, BatchSize);
+        TokenIds.CheckRows(drawn.Select(s => s.Ids), _model.Config.VocabSize);
+        return drawn.Select(s => new Example(Cut(s.Ids), WordIds: s.WordIds is null ? null : Cut(s.WordIds))).ToList();
     }
 
     private static Example Pair(SentencePairs pairs, int index, Random random)

@@ -36,17 +36,29 @@ public sealed class InterruptionTests
         if (_root is not null && Directory.Exists(_root)) Directory.Delete(_root, recursive: true);
     }
 
-    private static WorkerProcess Worker(string name, int seed) =>
-        new(_corpus, Path.Combine(_root!, name, "checkpoints"), Path.Combine(_root!, name, "out"), Steps, seed);
+    private static WorkerProcess Worker(string name, int seed, string reading = "inmemory") =>
+        new(_corpus, Path.Combine(_root!, name, "checkpoints"), Path.Combine(_root!, name, "out"), Steps, seed, reading);
 
     [TestMethod]
-    public void RunsKilledAtRandomPointsResumeToTheUninterruptedRunsWeightsAndMetrics()
+    public void RunsKilledAtRandomPointsResumeToTheUninterruptedRunsWeightsAndMetrics() => KillAndResume(_reference!, "killed", "inmemory");
+
+    // The streamed run's position in its corpus is its step: a resumed run reads up to it again.
+    [TestMethod]
+    public void StreamedRunsKilledAtRandomPointsResumeToTheUninterruptedStreamedRunsWeights()
+    {
+        var reference = Worker("streamed-reference", seed: 1, "streamed");
+        Assert.IsTrue(reference.Run());
+        CollectionAssert.AreNotEqual(_reference!.Weights, reference.Weights, "streamed windows are drawn otherwise than in-memory ones");
+        KillAndResume(reference, "streamed-killed", "streamed");
+    }
+
+    private void KillAndResume(WorkerProcess reference, string name, string reading)
     {
         // Random kill points; PIPELINES_KILL_SEED replays a run's.
         var seed = int.TryParse(Environment.GetEnvironmentVariable("PIPELINES_KILL_SEED"), out var fixedSeed) ? fixedSeed : Environment.TickCount;
         TestContext.WriteLine($"kill points seed {seed}");
         var random = new Random(seed);
-        var worker = Worker("killed", seed: 1);
+        var worker = Worker(name, seed: 1, reading);
         var kills = new List<string>();
         // Three kills at increasing random steps (at, or a few milliseconds after, the reported step: inside
         // the next step or a checkpoint write), then a run to the end.
@@ -56,14 +68,14 @@ public sealed class InterruptionTests
             var delay = TimeSpan.FromMilliseconds(random.Next(0, 30));
             if (worker.Run(step, delay)) break;
             kills.Add($"step {step} + {delay.TotalMilliseconds} ms");
-            AssertNothingHalfWritten(Path.Combine(_root!, "killed"));
+            AssertNothingHalfWritten(Path.Combine(_root!, name));
         }
         TestContext.WriteLine("killed at " + string.Join(", ", kills));
         while (!worker.Run()) { }
 
-        Assert.AreEqual(_reference!.ReadMetrics(), worker.ReadMetrics(), $"seed {seed}, kills: {string.Join(", ", kills)}");
-        CollectionAssert.AreEqual(SHA256.HashData(_reference.Weights), SHA256.HashData(worker.Weights), "weights differ from the uninterrupted run's");
-        AssertNothingHalfWritten(Path.Combine(_root!, "killed"));
+        Assert.AreEqual(reference.ReadMetrics(), worker.ReadMetrics(), $"seed {seed}, kills: {string.Join(", ", kills)}");
+        CollectionAssert.AreEqual(SHA256.HashData(reference.Weights), SHA256.HashData(worker.Weights), "weights differ from the uninterrupted run's");
+        AssertNothingHalfWritten(Path.Combine(_root!, name));
     }
 
     [TestMethod]

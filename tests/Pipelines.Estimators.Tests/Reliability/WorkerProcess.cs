@@ -8,7 +8,7 @@ namespace Pipelines.Estimators.Tests.Reliability;
 /// Starts Pipelines.Reliability.Worker (a checkpointed pretraining run) as a separate process, reads
 /// its "step N" lines, and can kill it with SIGKILL at a chosen step.
 /// </summary>
-internal sealed class WorkerProcess(string corpus, string checkpoints, string output, int steps, int seed)
+internal sealed class WorkerProcess(string corpus, string checkpoints, string output, int steps, int seed, string reading = "inmemory")
 {
     public string Output { get; } = output;
 
@@ -41,7 +41,7 @@ internal sealed class WorkerProcess(string corpus, string checkpoints, string ou
         {
             RedirectStandardOutput = true, RedirectStandardError = true, UseShellExecute = false,
         };
-        foreach (var arg in new[] { WorkerDll, $"--corpus={corpus}", $"--checkpoints={checkpoints}", $"--out={Output}", $"--steps={steps}", $"--seed={seed}" })
+        foreach (var arg in new[] { WorkerDll, $"--corpus={corpus}", $"--checkpoints={checkpoints}", $"--out={Output}", $"--steps={steps}", $"--seed={seed}", $"--reading={reading}" })
             start.ArgumentList.Add(arg);
         using var process = Process.Start(start)!;
         var errors = process.StandardError.ReadToEndAsync();
