@@ -11,6 +11,7 @@ var benchmarks = new Dictionary<string, Func<string[], int>>
     ["sweep"] = SweepBenchmark.Run,
     ["memory"] = MemoryBenchmark.Run,
     ["pretraining-overhead"] = PretrainingOverhead.Run,
+    ["streaming-pretraining"] = StreamingPretraining.Run,
     ["nanogpt-replica"] = NanoGptReplicaBenchmark.Run,
     ["defaults"] = DefaultsBenchmark.Run,
     ["inference-throughput"] = InferenceThroughput.Run,

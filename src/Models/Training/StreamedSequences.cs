@@ -9,7 +9,8 @@ public readonly record struct StreamedSequence(int[] Ids, int[]? WordIds = null)
 /// the corpus. Each epoch opens the source again and shuffles with its own seeded generator, so the
 /// sequence of draws is a function of the seed and the source alone. A draw number earlier than the next
 /// one rewinds to the start and a later one skips ahead by reading, which is how a resumed run finds its
-/// place: its checkpoint's step is the stream position.
+/// place: its checkpoint's step is the stream position. The source is read ahead on a background
+/// thread (at most another buffer's worth), so that reading and tokenizing overlap training.
 /// </summary>
 public sealed class StreamedSequences : IDisposable
 {
@@ -68,7 +69,8 @@ public sealed class StreamedSequences : IDisposable
     {
         _rows?.Dispose();
         _buffer.Clear();
-        _rows = _open().GetEnumerator();
+        // The source is read on a background thread, up to a buffer's worth ahead.
+        _rows = Prefetch.Ahead(_open, _bufferSize).GetEnumerator();
         _shuffle = Seeding.Derived(_seed, _epoch);
         _readThisEpoch = 0;
     }
