@@ -25,6 +25,8 @@ public sealed record NerOptions
     public int BatchSize { get; init; } = 32;
     /// <summary>"auto", "cpu", "cuda".</summary>
     public string Device { get; init; } = "auto";
+    /// <summary>Added to every seed of the experiment (pretraining, fine-tuning, the sampled sentences): 0 is the published run.</summary>
+    public int SeedOffset { get; init; }
 }
 
 /// <summary>
@@ -56,7 +58,7 @@ public static class NerExperiment
                 Tokenizer = tokenizer, Layers = options.Layers, Hidden = options.Hidden, Heads = Math.Max(2, options.Hidden / 64),
                 MaxLength = options.MaxLength, MaxSteps = options.PretrainSteps, BatchSize = 32, LearningRate = 1e-3,
                 WarmupSteps = options.PretrainSteps / 20, EvaluateEvery = Math.Max(50, options.PretrainSteps / 6), LogEvery = 100,
-                Device = options.Device, Seed = 7, Progress = progress,
+                Device = options.Device, Seed = 7 + options.SeedOffset, Progress = progress,
             }))
             .Fit(ml.Data.LoadFromEnumerable(chunks));
         return chain.LastTransformer;
@@ -75,16 +77,16 @@ public static class NerExperiment
                 Base = pretrained is null ? EncoderSource.None : EncoderSource.FromTransformer(pretrained),
                 Tokenizer = tokenizer, Layers = options.Layers, Hidden = options.Hidden, Heads = Math.Max(2, options.Hidden / 64),
                 MaxLength = options.MaxLength, MaxEpoch = epochs, BatchSize = options.BatchSize, LearningRate = options.LearningRate,
-                Patience = 3, ValidationSet = validation, LogEvery = 200, Device = options.Device, Seed = seed, Crf = crf,
+                Patience = 3, ValidationSet = validation, LogEvery = 200, Device = options.Device, Seed = seed + options.SeedOffset, Crf = crf,
             }))
             .Fit(ml.Data.LoadFromEnumerable(sentences));
 
     /// <summary>A seeded random fraction of the sentences, in file order (all of them at 1).</summary>
-    public static List<TaggedSentence> Sample(List<TaggedSentence> train, double fraction)
+    public static List<TaggedSentence> Sample(List<TaggedSentence> train, double fraction, int seedOffset = 0)
     {
         if (fraction >= 1) return train;
         var order = Enumerable.Range(0, train.Count).ToArray();
-        new Random(1).Shuffle(order);
+        new Random(1 + seedOffset).Shuffle(order);
         return order.Take((int)Math.Round(train.Count * fraction)).Order().Select(i => train[i]).ToList();
     }
 }

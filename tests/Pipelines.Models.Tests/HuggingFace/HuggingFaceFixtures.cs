@@ -86,6 +86,18 @@ internal static class HuggingFaceFixtures
         return path;
     }
 
+    /// <summary>Runs <paramref name="test"/> in a fresh temporary directory, deleted afterwards.</summary>
+    public static void InTemp(Action<string> test)
+    {
+        var directory = TempDirectory();
+        try { test(directory); }
+        finally { Directory.Delete(directory, recursive: true); }
+    }
+
+    /// <summary>The config.json an export wrote into <paramref name="directory"/>.</summary>
+    public static JsonElement ConfigJson(string directory) =>
+        JsonDocument.Parse(File.ReadAllText(Path.Combine(directory, "config.json"))).RootElement;
+
     /// <summary>A copy of a fixture directory that a test may change.</summary>
     public static string CopyOf(string name)
     {

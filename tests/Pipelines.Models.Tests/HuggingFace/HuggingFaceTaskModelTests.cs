@@ -1,4 +1,3 @@
-using System.Text.Json;
 using Pipelines.Models.Checkpoints;
 using Pipelines.Models.HuggingFace;
 using Pipelines.Models.Lora;
@@ -14,16 +13,6 @@ namespace Pipelines.Models.Tests.HuggingFace;
 [TestClass]
 public sealed class HuggingFaceTaskModelTests
 {
-    private static void InTemp(Action<string> test)
-    {
-        var directory = TempDirectory();
-        try { test(directory); }
-        finally { Directory.Delete(directory, recursive: true); }
-    }
-
-    private static JsonElement ConfigJson(string directory) =>
-        JsonDocument.Parse(File.ReadAllText(Path.Combine(directory, "config.json"))).RootElement;
-
     private static string[] Names(string directory)
     {
         using var file = SafeTensors.Read(Path.Combine(directory, "model.safetensors"));
