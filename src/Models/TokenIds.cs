@@ -32,13 +32,6 @@ internal static class TokenIds
                 if ((ulong)(long)id >= (ulong)vocabularySize) throw OutOfRange(id, vocabularySize, nameof(rows));
     }
 
-    /// <summary>As <see cref="CheckRows(IEnumerable{int[]}, long)"/>, returning the device of <paramref name="model"/> (for field initialisers).</summary>
-    public static Device CheckRows(IEnumerable<int[]> rows, long vocabularySize, nn.Module model)
-    {
-        CheckRows(rows, vocabularySize);
-        return model.parameters().First().device;
-    }
-
     /// <inheritdoc cref="CheckRows(IEnumerable{int[]}, long)"/>
     public static void CheckRows(long[] stream, long vocabularySize)
     {

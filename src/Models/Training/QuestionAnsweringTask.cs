@@ -17,13 +17,20 @@ public sealed record SpanExample(int[] Ids, int[] Segments, int Start, int End);
 public sealed class QuestionAnsweringTask(BertForQuestionAnswering model, IReadOnlyList<SpanExample> train,
     IReadOnlyList<SpanExample> validation, int padId, int maxLength, int batchSize, int seed) : ITrainingTask
 {
-    private readonly EpochBatches _batches = train.Count > 0 ? new EpochBatches(train.Count, batchSize, seed)
-        : throw new ArgumentException("There are no training windows.", nameof(train));
-    // The windows' ids are checked on the host once, here, so that training steps need not read them back from the device.
-    private readonly Device _device = TokenIds.CheckRows(train.Select(w => w.Ids), model.Bert.Config.VocabSize, model);
+    private readonly EpochBatches _batches = Batches(train, model, batchSize, seed);
+    private readonly Device _device = model.parameters().First().device;
 
     /// <summary>Micro-batches per epoch.</summary>
     public int BatchesPerEpoch => _batches.PerEpoch;
+
+    // The windows' order by epoch; none, or ids outside the vocabulary, are refused. The ids are checked on
+    // the host once, here, so that training steps need not read them back from the device.
+    private static EpochBatches Batches(IReadOnlyList<SpanExample> train, BertForQuestionAnswering model, int batchSize, int seed)
+    {
+        if (train.Count == 0) throw new ArgumentException("There are no training windows.", nameof(train));
+        TokenIds.CheckRows(train.Select(w => w.Ids), model.Bert.Config.VocabSize);
+        return new EpochBatches(train.Count, batchSize, seed);
+    }
 
     /// <inheritdoc/>
     public nn.Module Model => model;
