@@ -53,20 +53,36 @@ public static class TokenSequences
         var sequences = new List<int[]>();
         var wordIds = words is null ? null : new List<int[]>();
         var skipped = 0;
-        using var cursor = data.GetRowCursor(words is { } w ? [col, w] : [col]);
-        var getter = cursor.GetGetter<VBuffer<int>>(col);
-        var wordGetter = words is { } wc ? cursor.GetGetter<VBuffer<int>>(wc) : null;
+        foreach (var (row, rowWords) in Enumerate(data, col, words))
+        {
+            if (row.Length < minimumLength) { skipped++; continue; }
+            sequences.Add(row);
+            wordIds?.Add(rowWords!);
+        }
+        return (sequences, wordIds, skipped);
+    }
+
+    /// <summary>
+    /// Every row's token ids and, when <paramref name="wordIds"/> is given, its word ids, in row order, read
+    /// lazily through one cursor (each enumeration opens a new one).
+    /// </summary>
+    public static IEnumerable<(int[] Row, int[]? Words)> Enumerate(IDataView data, DataViewSchema.Column tokens, DataViewSchema.Column? wordIds)
+    {
+        using var cursor = data.GetRowCursor(wordIds is { } w ? [tokens, w] : [tokens]);
+        var getter = cursor.GetGetter<VBuffer<int>>(tokens);
+        var wordGetter = wordIds is { } wc ? cursor.GetGetter<VBuffer<int>>(wc) : null;
         VBuffer<int> buffer = default, wordBuffer = default;
         while (cursor.MoveNext())
         {
             getter(ref buffer);
-            if (buffer.Length < minimumLength) { skipped++; continue; }
-            sequences.Add(buffer.DenseValues().ToArray());
-            if (wordGetter is null) continue;
-            wordGetter(ref wordBuffer);
-            wordIds!.Add(wordBuffer.DenseValues().ToArray());
+            int[]? words = null;
+            if (wordGetter is not null)
+            {
+                wordGetter(ref wordBuffer);
+                words = wordBuffer.DenseValues().ToArray();
+            }
+            yield return (buffer.DenseValues().ToArray(), words);
         }
-        return (sequences, wordIds, skipped);
     }
 
     private static string Describe(SchemaShape.Column column) =>

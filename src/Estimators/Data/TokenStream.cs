@@ -1,5 +1,4 @@
 using Microsoft.ML;
-using Microsoft.ML.Data;
 using Pipelines.Models.Training;
 
 namespace Pipelines;
@@ -40,7 +39,7 @@ internal sealed class TokenStream
         long index = 0;
         if (fraction > 0 && maxValidation > 0)
         {
-            foreach (var (row, words) in Read(data, tokens, wordIds))
+            foreach (var (row, words) in TokenSequences.Enumerate(data, tokens, wordIds))
             {
                 if (Held(seed, index, fraction) && row.Length >= 2)
                 {
@@ -59,7 +58,7 @@ internal sealed class TokenStream
     public IEnumerable<StreamedSequence> Rows()
     {
         long index = -1;
-        foreach (var (row, words) in Read(_data, _tokens, _wordIds))
+        foreach (var (row, words) in TokenSequences.Enumerate(_data, _tokens, _wordIds))
         {
             index++;
             if (row.Length < 2 || index < _heldBefore && _held.Contains(index)) continue;
@@ -69,23 +68,4 @@ internal sealed class TokenStream
 
     // SplitMix64 of (seed, row) as a uniform [0, 1) draw: the same row is held out in every pass and every run.
     private static bool Held(int seed, long index, double fraction) => Seeding.Derived(seed, index).NextDouble() < fraction;
-
-    private static IEnumerable<(int[] Row, int[]? Words)> Read(IDataView data, DataViewSchema.Column tokens, DataViewSchema.Column? wordIds)
-    {
-        using var cursor = data.GetRowCursor(wordIds is { } w ? [tokens, w] : [tokens]);
-        var getter = cursor.GetGetter<VBuffer<int>>(tokens);
-        var wordGetter = wordIds is { } wc ? cursor.GetGetter<VBuffer<int>>(wc) : null;
-        VBuffer<int> buffer = default, wordBuffer = default;
-        while (cursor.MoveNext())
-        {
-            getter(ref buffer);
-            int[]? words = null;
-            if (wordGetter is not null)
-            {
-                wordGetter(ref wordBuffer);
-                words = wordBuffer.DenseValues().ToArray();
-            }
-            yield return (buffer.DenseValues().ToArray(), words);
-        }
-    }
 }

@@ -60,7 +60,7 @@ internal static class ModelStreams
     {
         if (model.modules().OfType<LoraLinear>().Any(l => l.HasAdapter && !l.IsMerged))
             throw new InvalidOperationException("Merge the LoRA adapters (Adapters.Merge) before saving the model.");
-        var state = model.state_dict().Where(p => !p.Key.Contains(".lora_", StringComparison.Ordinal));
+        var state = model.state_dict().Where(p => !LoraLinear.IsAdapterParameter(p.Key));
         Save(ctx, WeightsStream, stream => SafeTensors.Save(stream, state, new Dictionary<string, string> { ["format"] = "pt" }));
     }
 

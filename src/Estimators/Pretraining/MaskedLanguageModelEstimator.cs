@@ -65,7 +65,8 @@ public sealed class MaskedLanguageModelEstimator : IEstimator<MaskedLanguageMode
             stream = TokenStream.Open(input, _options.TokenColumnName, wordIdsColumn, _options.ValidationSet is null ? _options.ValidationFraction : 0,
                 _options.MaxStreamedValidationRows, seed);
             (train, validation) = (new Rows([], null), _options.ValidationSet is null ? new Rows(stream.Validation, stream.ValidationWordIds) : ReadValidation(column, wordIdsColumn));
-            channel.Info($"{validation.Ids.Count:N0} validation sequences held out{(wordIdsColumn is null ? "" : ", whole-word masking")}; the training rows are read as training goes.");
+            channel.Info($"{validation.Ids.Count:N0} validation sequences {(_options.ValidationSet is null ? "held out" : "from ValidationSet")}" +
+                         $"{(wordIdsColumn is null ? "" : ", whole-word masking")}; the training rows are read as training goes.");
         }
         else
         {

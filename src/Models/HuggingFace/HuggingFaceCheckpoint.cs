@@ -1,4 +1,5 @@
 using System.Text.Json;
+using Pipelines.Models.Lora;
 using static TorchSharp.torch;
 
 namespace Pipelines.Models.HuggingFace;
@@ -89,7 +90,7 @@ public sealed class HuggingFaceCheckpoint
         var plan = new List<(Tensor Target, Tensor Source)>();
         foreach (var (name, tensor) in target.state_dict())
         {
-            if (name.Contains("lora_", StringComparison.Ordinal)) continue;
+            if (LoraLinear.IsAdapterParameter(name)) continue;
             if (!from.TryGetValue(name, out var value))
             {
                 if (name.StartsWith("pooler.", StringComparison.Ordinal)) missing.Add(name);

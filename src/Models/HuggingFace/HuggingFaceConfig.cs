@@ -43,6 +43,9 @@ public sealed record HuggingFaceConfig
     /// <summary><c>problem_type</c>: "single_label_classification", "multi_label_classification", "regression", or null.</summary>
     public string? ProblemType { get; init; }
 
+    /// <summary>The labels transformers names when a config names none: LABEL_0, LABEL_1, ...</summary>
+    public static string[] DefaultLabels(int count) => Enumerable.Range(0, count).Select(i => $"LABEL_{i}").ToArray();
+
     /// <summary>Reads and validates the config.json at <paramref name="path"/>.</summary>
     /// <exception cref="InvalidDataException">The file is not JSON, a field has the wrong type or value, or the model is not supported.</exception>
     public static HuggingFaceConfig Read(string path)

@@ -59,7 +59,7 @@ public static class HuggingFaceExport
         using var scope = NewDisposeScope();
         foreach (var (ours, tensor) in model.state_dict())
         {
-            if (ours.EndsWith(".lora_A", StringComparison.Ordinal) || ours.EndsWith(".lora_B", StringComparison.Ordinal)) continue;
+            if (LoraLinear.IsAdapterParameter(ours)) continue;
             var (name, transposed) = HuggingFaceNames.ToHuggingFace(type, prefix + ours, head);
             tensors.Add(new(prefix.Length > 0 ? name[type.BasePrefix().Length..] : name, transposed ? tensor.t() : tensor));
         }
@@ -77,7 +77,7 @@ public static class HuggingFaceExport
     {
         if (head is HuggingFaceHead.None or HuggingFaceHead.QuestionAnswering)
             return config.Labels is null ? config : throw new ArgumentException("Labels name a classifier's outputs; this model has no classification head.", nameof(config));
-        var labels = config.Labels ?? Enumerable.Range(0, (int)outputs).Select(i => $"LABEL_{i}").ToArray();
+        var labels = config.Labels ?? HuggingFaceConfig.DefaultLabels((int)outputs);
         if (labels.Count != outputs)
             throw new ArgumentException($"The config names {labels.Count} labels; the model has {outputs} outputs.", nameof(config));
         if (labels.Distinct(StringComparer.Ordinal).Count() != labels.Count)
@@ -92,7 +92,7 @@ public static class HuggingFaceExport
     /// </summary>
     private static (string Architecture, TransformerConfig Config, string Prefix, HuggingFaceHead Head, long Outputs) Describe(nn.Module model, HuggingFaceModelType type)
     {
-        var name = type switch { HuggingFaceModelType.Bert => "Bert", HuggingFaceModelType.Roberta => "Roberta", _ => "GPT2" };
+        var name = type.ClassPrefix();
         switch (model)
         {
             case BertForPreTraining pretraining when type.IsEncoder():

@@ -19,7 +19,7 @@ public static class HuggingFaceHeads
     /// <summary>The architecture name ("BertForSequenceClassification", ...) of <paramref name="head"/> on <paramref name="type"/>.</summary>
     public static string Architecture(this HuggingFaceHead head, HuggingFaceModelType type)
     {
-        var family = type switch { HuggingFaceModelType.Bert => "Bert", HuggingFaceModelType.Roberta => "Roberta", _ => "GPT2" };
+        var family = type.ClassPrefix();
         return head switch
         {
             HuggingFaceHead.SequenceClassification => family + "ForSequenceClassification",

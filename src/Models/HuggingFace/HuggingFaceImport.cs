@@ -1,4 +1,5 @@
 using Pipelines.Models.Checkpoints;
+using Pipelines.Models.Lora;
 using TorchSharp;
 using static TorchSharp.torch;
 
@@ -73,7 +74,7 @@ public static class HuggingFaceImport
         if (!names.TryGetValue(headWeight, out var real) || file[real].Shape.Count != 2)
             throw new InvalidDataException($"{source} has no {headWeight} (a matrix), the {expected}'s output layer.");
         var outputs = (int)file[real].Shape[0];
-        var labels = config.Labels ?? Enumerable.Range(0, outputs).Select(i => $"LABEL_{i}").ToArray();
+        var labels = config.Labels ?? HuggingFaceConfig.DefaultLabels(outputs);
         if (labels.Count != outputs)
             throw new InvalidDataException($"'{directory}': config.json's id2label names {labels.Count} labels, but {headWeight} has {outputs} outputs.");
         var model = create(config.Transformer, outputs);
@@ -179,7 +180,7 @@ public static class HuggingFaceImport
 
         foreach (var (ours, target) in model.state_dict())
         {
-            if (ours.EndsWith(".lora_A", StringComparison.Ordinal) || ours.EndsWith(".lora_B", StringComparison.Ordinal)) continue;
+            if (LoraLinear.IsAdapterParameter(ours)) continue;
             var (name, transposed) = HuggingFaceNames.ToHuggingFace(type, ours, head);
             // A file may keep only the tied copy (e.g. cls.predictions.decoder.bias for cls.predictions.bias).
             var present = names.ContainsKey(name) ? name : copies.Where(c => c.Original == name && names.ContainsKey(c.Copy)).Select(c => c.Copy).FirstOrDefault();

@@ -32,6 +32,14 @@ public static class HuggingFaceModelTypes
         _ => null,
     };
 
+    /// <summary>The family prefix of transformers' class names for the type: "Bert", "Roberta" or "GPT2".</summary>
+    internal static string ClassPrefix(this HuggingFaceModelType type) => type switch
+    {
+        HuggingFaceModelType.Bert => "Bert",
+        HuggingFaceModelType.Roberta => "Roberta",
+        _ => "GPT2",
+    };
+
     /// <summary>True for the encoders (bert, roberta), which load into <see cref="BertForPreTraining"/>.</summary>
     public static bool IsEncoder(this HuggingFaceModelType type) => type != HuggingFaceModelType.Gpt2;
 

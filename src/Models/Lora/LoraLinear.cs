@@ -36,6 +36,10 @@ public sealed class LoraLinear : nn.Module<Tensor, Tensor>
     public Parameter? Bias => bias;
     /// <summary>True while an adapter is attached (merged or not).</summary>
     public bool HasAdapter => lora_A is not null;
+
+    /// <summary>True for a state_dict name of an adapter matrix (…lora_A, …lora_B), which merged weights do without.</summary>
+    public static bool IsAdapterParameter(string name) =>
+        name.EndsWith("." + nameof(lora_A), StringComparison.Ordinal) || name.EndsWith("." + nameof(lora_B), StringComparison.Ordinal);
     /// <summary>True while the adapter's product is folded into <see cref="Weight"/>.</summary>
     public bool IsMerged { get; private set; }
     /// <summary>The adapter's down projection A (rank, in), or null.</summary>
