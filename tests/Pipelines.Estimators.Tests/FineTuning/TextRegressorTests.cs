@@ -155,4 +155,25 @@ public sealed class TextRegressorTests
         StringAssert.Contains(Assert.Throws<ArgumentException>(() => Fit(ml, data, Options(adjust: o => o.BestBy = BestBy.Accuracy))).Message, "BestBy.Loss");
         StringAssert.Contains(Assert.Throws<ArgumentException>(() => Fit(ml, data, Options(adjust: o => o.BalanceClasses = true))).Message, "BalanceClasses");
     }
+
+    [TestMethod]
+    public void ARegressorComesBackFromHuggingFaceFilesWithTheSameScores()
+    {
+        var ml = new MLContext(seed: 1);
+        var data = ml.Data.LoadFromEnumerable(Rows(120, 5));
+        var model = Fit(ml, data, Options(adjust: o => (o.Pooling, o.MaxEpoch) = (Pooling.FirstToken, 2)));
+        var regressor = (TextRegressionTransformer)((IEnumerable<ITransformer>)model).Last();
+        var directory = Path.Combine(Path.GetTempPath(), $"hf-regressor-{Guid.NewGuid():N}");
+        try
+        {
+            regressor.SaveAsHuggingFace(directory, Tokenizer);
+            var tokens = ml.Transforms.Text.TokenizeSubwords("Tokens", "Text", EncoderSource.HuggingFaceTokenizer(directory), maxLength: 16).Fit(data);
+            var reloaded = tokens.Append(TextRegressionTransformer.FromHuggingFace(directory));
+            var expected = model.Transform(data).GetColumn<float>("Score").ToArray();
+            CollectionAssert.AreEqual(expected, reloaded.Transform(data).GetColumn<float>("Score").ToArray());
+            Assert.IsGreaterThan(20, expected.Distinct().Count(), "the scores differ between rows, so equal columns mean something");
+            StringAssert.Contains(Assert.Throws<InvalidDataException>(() => TextClassificationTransformer.FromHuggingFace(directory)).Message, "regressor");
+        }
+        finally { if (Directory.Exists(directory)) Directory.Delete(directory, recursive: true); }
+    }
 }
