@@ -9,7 +9,9 @@ namespace Pipelines.Benchmarks;
 /// pretrained on every training text then fine-tuned, the same model from scratch, and ML.NET's
 /// FeaturizeText + SDCA, at 1 %, 10 % and 100 % of the training labels, 3 seeds each; F1 and AUC on
 /// the test split. Also reports how far pretraining lowered validation perplexity, and the wall time.
-///   label-efficiency [--seeds=3] [--steps=1500] [--layers=4] [--hidden=128] [--device=auto] [--out=runs/label-efficiency]
+///   label-efficiency [--seeds=3] [--steps=1500] [--layers=4] [--hidden=128] [--device=auto] [--fractions=0.01,0.1,1]
+///     [--chunk-words=0 (pretrain on each mail's start; N: on every mail's whole text cut into N-word rows)]
+///     [--objective=mlm|electra (replaced-token detection)] [--out=runs/label-efficiency]
 /// </summary>
 public static class LabelEfficiencyBenchmark
 {
@@ -25,12 +27,15 @@ public static class LabelEfficiencyBenchmark
             Layers = int.Parse(Arg("layers") ?? "4"),
             Hidden = int.Parse(Arg("hidden") ?? "128"),
             Device = Arg("device") ?? "auto",
+            Fractions = (Arg("fractions") ?? "0.01,0.1,1").Split(',').Select(double.Parse).ToArray(),
+            PretrainChunkWords = int.Parse(Arg("chunk-words") ?? "0"),
+            Objective = Arg("objective") == "electra" ? EncoderObjective.ReplacedTokenDetection : EncoderObjective.MaskedLanguageModel,
         };
         var clock = Stopwatch.StartNew();
         var (train, test) = SpamAssassin.Load(path);
         Console.WriteLine($"SpamAssassin: {train.Count} training mails ({train.Count(e => e.Label)} spam), {test.Count} test mails");
         var ml = new MLContext(seed: 1);
-        var pretrained = TrainingDisplay.Run("masked-LM pretraining", progress => LabelEfficiency.Pretrain(ml, train, options with { Progress = progress }));
+        var pretrained = TrainingDisplay.Run(options.Objective == EncoderObjective.ReplacedTokenDetection ? "ELECTRA pretraining" : "masked-LM pretraining", progress => LabelEfficiency.Pretrain(ml, train, options with { Progress = progress }));
         var validations = pretrained.Model.Training!.Validations;
         Console.WriteLine($"pretraining: {pretrained.Elapsed.TotalMinutes:F1} min; validation perplexity {validations[0].Perplexity:F1} -> {validations[^1].Perplexity:F1} " +
                           $"({validations[0].Perplexity / validations[^1].Perplexity:F1}x lower), masked-token accuracy {validations[^1].Accuracy:P1}");

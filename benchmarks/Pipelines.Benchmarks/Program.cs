@@ -19,6 +19,7 @@ var benchmarks = new Dictionary<string, Func<string[], int>>
     ["sts"] = SentenceSimilarityBenchmark.Run,
     ["generation"] = GenerationBenchmark.Run,
     ["squad"] = SquadBenchmark.Run,
+    ["vocabulary-training"] = VocabularyTraining.Run,
 };
 if (args.Length == 0 || !benchmarks.TryGetValue(args[0], out var run))
 {

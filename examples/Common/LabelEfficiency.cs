@@ -24,6 +24,13 @@ public sealed record LabelEfficiencyOptions
     public int PretrainSteps { get; init; } = 1500;
     /// <summary>Fine-tuning steps aimed at per run: epochs = clamp(this x batch / rows, 3, 30).</summary>
     public int FineTuneStepsTarget { get; init; } = 200;
+    /// <summary>
+    /// Words per pretraining row when the whole of every mail is pretrained on, cut into chunks; 0 (the
+    /// default) pretrains on each mail's start only (its first <see cref="MaxLength"/> tokens), what fine-tuning reads.
+    /// </summary>
+    public int PretrainChunkWords { get; init; }
+    /// <summary>Masked-LM or ELECTRA's replaced-token detection.</summary>
+    public EncoderObjective Objective { get; init; } = EncoderObjective.MaskedLanguageModel;
     /// <summary>Seed of the masked-LM pretraining.</summary>
     public int PretrainSeed { get; init; } = 7;
     /// <summary>"auto", "cpu", "cuda".</summary>
@@ -58,11 +65,18 @@ public static class LabelEfficiency
                 Tokenizer = tokenizer, Layers = options.Layers, Hidden = options.Hidden, Heads = Math.Max(2, options.Hidden / 64),
                 MaxLength = options.MaxLength, MaxSteps = options.PretrainSteps, BatchSize = 32, LearningRate = 1e-3,
                 WarmupSteps = options.PretrainSteps / 20, EvaluateEvery = Math.Max(50, options.PretrainSteps / 6), LogEvery = 100,
-                Device = options.Device, Progress = options.Progress, Seed = options.PretrainSeed,
+                Device = options.Device, Progress = options.Progress, Seed = options.PretrainSeed, Objective = options.Objective,
             }));
-        var chain = estimator.Fit(ml.Data.LoadFromEnumerable(train));
+        var corpus = options.PretrainChunkWords > 0 ? Chunks(train, options.PretrainChunkWords) : train;
+        if (options.PretrainChunkWords > 0) Console.WriteLine($"pretraining on {corpus.Count:N0} chunks of up to {options.PretrainChunkWords} words cut from the {train.Count:N0} mails");
+        var chain = estimator.Fit(ml.Data.LoadFromEnumerable(corpus));
         return new Pretrained(tokenizer, chain.LastTransformer, clock.Elapsed);
     }
+
+    /// <summary>Every mail's whole text cut into rows of at most <paramref name="words"/> whitespace-separated words, in order.</summary>
+    public static List<Email> Chunks(IReadOnlyList<Email> mails, int words) =>
+        mails.SelectMany(m => m.Text.Split((char[]?)null, StringSplitOptions.RemoveEmptyEntries).Chunk(words)
+            .Select(c => new Email { Text = string.Join(' ', c), Id = m.Id })).ToList();
 
     /// <summary>Runs (a), (b) and (c) for every fraction and seed; <paramref name="report"/> gets each result as it comes.</summary>
     public static List<LabelEfficiencyResult> Compare(MLContext ml, Pretrained pretrained, IReadOnlyList<Email> train, IReadOnlyList<Email> test,

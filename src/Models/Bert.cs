@@ -218,6 +218,9 @@ public sealed class BertEncoder : nn.Module<Tensor, Tensor?, Tensor>
         RegisterComponents();
     }
 
+    /// <summary>Number of blocks.</summary>
+    public int Layers => layer.Count;
+
     /// <inheritdoc/>
     public override Tensor forward(Tensor x, Tensor? keep)
     {
@@ -267,6 +270,9 @@ public sealed class BertModel : nn.Module
 
     /// <summary>The first-token pooler, if the model has one.</summary>
     public BertPooler? Pooler => pooler;
+
+    /// <summary>The embeddings, for a model that shares them (ELECTRA's generator).</summary>
+    internal BertEmbeddings Embeddings => embeddings;
 
     /// <summary>Hidden states (B, T, C) of ids (B, T); mask and segments are (B, T) or null.</summary>
     public Tensor Forward(Tensor ids, Tensor? attentionMask = null, Tensor? segments = null)

@@ -1,6 +1,7 @@
 using Microsoft.ML;
 using Microsoft.ML.Runtime;
 using TorchSharp;
+using static TorchSharp.torch;
 using Pipelines.Models;
 using Pipelines.Models.Training;
 
@@ -84,24 +85,32 @@ public sealed class MaskedLanguageModelEstimator : IEstimator<MaskedLanguageMode
         var model = new BertForPreTraining(config, sentencePair: pairs || (_options.Base?.Model.HasSentencePairHead ?? false));
         if (_options.Base is not null) model.load_state_dict(_options.Base.Model.state_dict(), strict: false);
         model.to(device);
+        var electra = _options.Objective == EncoderObjective.ReplacedTokenDetection
+            ? new ElectraForPreTraining(model, _options.GeneratorLayers > 0 ? _options.GeneratorLayers : Math.Max(1, config.Layers / 4), _options.DiscriminatorWeight)
+            : null;
+        nn.Module trained = electra is null ? model : electra;
 
         var masker = new MlmMasker(tokenizer, new MaskingOptions { MaskProbability = _options.MaskProbability, Strategy = _options.Masking });
-        using var precision = _options.MixedPrecision ? new MixedPrecision(model) : null;
-        var parameters = (precision?.MasterParameters ?? model.parameters()).ToList();
+        using var precision = _options.MixedPrecision ? new MixedPrecision(trained) : null;
+        var parameters = (precision?.MasterParameters ?? trained.parameters()).ToList();
         using var optimizer = Optimizers.AdamW(parameters, _options.LearningRate, _options.WeightDecay, _options.Beta1, _options.Beta2);
         TokenMasking masking = (ids, words, random) => masker.Mask(ids, random, words);
         var maxLength = Math.Min(column.MaxLength, config.MaxSequenceLength);
         using var sequences = stream is null ? null : new StreamedSequences(stream.Rows, _options.ShuffleBufferSize, seed);
         var task = sequences is not null
             ? MaskedLanguageModelingTask.Streaming(model, sequences, validation.Ids, masking, tokenizer.PadId, maxLength, _options.BatchSize, seed,
-                _options.ContrastiveWeight, _options.ContrastiveTemperature, validation.WordIds)
+                _options.ContrastiveWeight, _options.ContrastiveTemperature, validation.WordIds, electra)
             : new MaskedLanguageModelingTask(model, train.Ids, validation.Ids, masking, tokenizer.PadId, maxLength, _options.BatchSize, seed,
                 _options.SentencePairs, tokenizer.ClsId, tokenizer.SepId, _options.ContrastiveWeight, _options.ContrastiveTemperature,
-                train.WordIds, validation.WordIds);
+                train.WordIds, validation.WordIds, electra);
+        if (electra is not null)
+            channel.Info($"Replaced-token detection (ELECTRA): a generator of {electra.GeneratorLayers} blocks, discriminator loss weight {electra.DiscriminatorWeight}; " +
+                         "validation reports the generator's masked-LM.");
         if (_options.ContrastiveWeight > 0) channel.Info($"Contrastive sentence embeddings (SimCSE, weight {_options.ContrastiveWeight}) trained beside masked-LM.");
         if (pairs) channel.Info($"Sentence pairs ({_options.SentencePairs}) trained beside masked-LM.");
         var result = TrainingLoop.Run(task, optimizer, parameters, _options.ToLoopOptions(seed, channel), precision, column.CheckpointIdentity(config));
-        precision?.RestoreFloat32(model);
+        precision?.RestoreFloat32(trained);
+        electra?.ReleaseGenerator();
         model.eval();
         channel.Info($"Pretraining ended after {result.Steps} steps ({result.Reason}) in {result.Elapsed:hh\\:mm\\:ss}" +
                      (result.Best is null ? "" : $"; best {result.Best}"));

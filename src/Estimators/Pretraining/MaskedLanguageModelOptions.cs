@@ -41,6 +41,12 @@ public sealed class MaskedLanguageModelOptions : PretrainingOptions
     public int MaxLength { get; set; }
     /// <summary>Dropout probability.</summary>
     public double Dropout { get; set; } = 0.1;
+    /// <summary>Masked-LM (the default) or ELECTRA's replaced-token detection (see <see cref="EncoderObjective"/>).</summary>
+    public EncoderObjective Objective { get; set; } = EncoderObjective.MaskedLanguageModel;
+    /// <summary>Encoder blocks of replaced-token detection's generator (same width, shared embeddings); 0 (the default): a quarter of <see cref="Layers"/>, at least 1.</summary>
+    public int GeneratorLayers { get; set; }
+    /// <summary>Weight of replaced-token detection's discriminator loss against the generator's masked-LM loss (ELECTRA's 50).</summary>
+    public double DiscriminatorWeight { get; set; } = 50;
     /// <summary>Fraction of (non-special) tokens chosen for prediction.</summary>
     public double MaskProbability { get; set; } = 0.15;
     /// <summary>
@@ -85,6 +91,10 @@ public sealed class MaskedLanguageModelOptions : PretrainingOptions
         if (ContrastiveWeight > 0 && SentencePairs != SentencePairObjective.None) throw new ArgumentException("The contrastive loss embeds single rows: use it without SentencePairs.");
         if (ContrastiveWeight > 0 && Dropout <= 0) throw new ArgumentException("The contrastive loss needs dropout above 0: dropout is what makes the two views of a row differ.");
         if (ContrastiveTemperature <= 0) throw new ArgumentOutOfRangeException(nameof(ContrastiveTemperature), ContrastiveTemperature, "The temperature must be positive.");
+        OptionChecks.Require(GeneratorLayers >= 0, nameof(GeneratorLayers), GeneratorLayers, "must not be negative (0: a quarter of Layers)");
+        OptionChecks.Require(DiscriminatorWeight > 0, nameof(DiscriminatorWeight), DiscriminatorWeight, "must be positive");
+        if (Objective == EncoderObjective.ReplacedTokenDetection && (SentencePairs != SentencePairObjective.None || ContrastiveWeight > 0))
+            throw new ArgumentException("Replaced-token detection is trained alone: use it without SentencePairs and ContrastiveWeight.");
         if (MaskProbability is <= 0 or >= 1) throw new ArgumentOutOfRangeException(nameof(MaskProbability), MaskProbability, "The mask probability must be in (0, 1).");
     }
 }

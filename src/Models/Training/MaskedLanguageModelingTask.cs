@@ -45,13 +45,16 @@ public sealed class MaskedLanguageModelingTask : ITrainingTask
     /// <param name="temperature">SimCSE's temperature.</param>
     /// <param name="trainWordIds">Each training sequence's word ids (whole-word masking), aligned with <paramref name="train"/>; null: none.</param>
     /// <param name="validationWordIds">The same for <paramref name="validation"/>.</param>
+    /// <param name="replacedTokenDetection">ELECTRA around <paramref name="model"/>: train replaced-token detection instead of
+    /// masked-LM (the generator learns masked-LM, the model's encoder to tell its samples from the real tokens); validation then
+    /// reports the generator's masked-LM loss and accuracy. Not with sentence pairs or the contrastive loss.</param>
     public MaskedLanguageModelingTask(BertForPreTraining model, IReadOnlyList<int[]> train, IReadOnlyList<int[]> validation,
         TokenMasking masking, int padId, int maxLength, int batchSize, int validationSeed = 12345,
         SentencePairObjective pairs = SentencePairObjective.None, int clsId = -1, int sepId = -1,
         double contrastiveWeight = 0, double temperature = ContrastiveLoss.DefaultTemperature,
-        IReadOnlyList<int[]>? trainWordIds = null, IReadOnlyList<int[]>? validationWordIds = null)
+        IReadOnlyList<int[]>? trainWordIds = null, IReadOnlyList<int[]>? validationWordIds = null, ElectraForPreTraining? replacedTokenDetection = null)
         : this(model, train, null, validation, masking, padId, maxLength, batchSize, validationSeed, pairs, clsId, sepId,
-            contrastiveWeight, temperature, trainWordIds, validationWordIds)
+            contrastiveWeight, temperature, trainWordIds, validationWordIds, replacedTokenDetection)
     {
     }
 
@@ -63,15 +66,22 @@ public sealed class MaskedLanguageModelingTask : ITrainingTask
     /// </summary>
     public static MaskedLanguageModelingTask Streaming(BertForPreTraining model, StreamedSequences train, IReadOnlyList<int[]> validation,
         TokenMasking masking, int padId, int maxLength, int batchSize, int validationSeed = 12345,
-        double contrastiveWeight = 0, double temperature = ContrastiveLoss.DefaultTemperature, IReadOnlyList<int[]>? validationWordIds = null) =>
+        double contrastiveWeight = 0, double temperature = ContrastiveLoss.DefaultTemperature, IReadOnlyList<int[]>? validationWordIds = null,
+        ElectraForPreTraining? replacedTokenDetection = null) =>
         new(model, [], train ?? throw new ArgumentNullException(nameof(train)), validation, masking, padId, maxLength, batchSize, validationSeed,
-            SentencePairObjective.None, -1, -1, contrastiveWeight, temperature, null, validationWordIds);
+            SentencePairObjective.None, -1, -1, contrastiveWeight, temperature, null, validationWordIds, replacedTokenDetection);
 
     private MaskedLanguageModelingTask(BertForPreTraining model, IReadOnlyList<int[]> train, StreamedSequences? stream, IReadOnlyList<int[]> validation,
         TokenMasking masking, int padId, int maxLength, int batchSize, int validationSeed, SentencePairObjective pairs, int clsId, int sepId,
-        double contrastiveWeight, double temperature, IReadOnlyList<int[]>? trainWordIds, IReadOnlyList<int[]>? validationWordIds)
+        double contrastiveWeight, double temperature, IReadOnlyList<int[]>? trainWordIds, IReadOnlyList<int[]>? validationWordIds,
+        ElectraForPreTraining? electra)
     {
         _stream = stream;
+        if (electra is not null && !ReferenceEquals(electra.Discriminator, model))
+            throw new ArgumentException("The replaced-token detection model must wrap this task's model.", nameof(electra));
+        if (electra is not null && (pairs != SentencePairObjective.None || contrastiveWeight > 0))
+            throw new ArgumentException("Replaced-token detection is trained alone: not with a sentence-pair objective or the contrastive loss.", nameof(electra));
+        _electra = electra;
         if (trainWordIds is not null && trainWordIds.Count != train.Count || validationWordIds is not null && validationWordIds.Count != validation.Count)
             throw new ArgumentException("Word ids must come with every sequence, in the same order.", nameof(trainWordIds));
         if (trainWordIds is not null && pairs != SentencePairObjective.None)
@@ -94,6 +104,7 @@ public sealed class MaskedLanguageModelingTask : ITrainingTask
 
     private readonly SentencePairs? _trainPairs, _validationPairs;
     private readonly double _contrastiveWeight, _temperature;
+    private readonly ElectraForPreTraining? _electra;
 
     // One example: ids, for sentence pairs their segment ids and label, and word ids when the task has them.
     private sealed record Example(int[] Ids, int[]? Segments = null, int PairLabel = -1, int[]? WordIds = null);
@@ -108,7 +119,7 @@ public sealed class MaskedLanguageModelingTask : ITrainingTask
     public int ValidationSeed { get; }
 
     /// <inheritdoc/>
-    public nn.Module Model => _model;
+    public nn.Module Model => _electra is null ? _model : _electra;
     /// <inheritdoc/>
     public long TrainingExamples => _stream?.SequencesPerEpoch ?? _train.Count;
 
@@ -145,7 +156,7 @@ public sealed class MaskedLanguageModelingTask : ITrainingTask
     {
         if (_validation.Count == 0) return null;
         using var _ = no_grad();
-        _model.eval();
+        Model.eval();
         var random = new Random(ValidationSeed);
         var examples = _validationPairs is { } pairs
             ? Enumerable.Range(0, pairs.Documents.Count).Select(i => Pair(pairs, i, random)).ToList()
@@ -193,9 +204,20 @@ public sealed class MaskedLanguageModelingTask : ITrainingTask
                 var zero = _model.Forward(ids, mask).TokenLogits.sum() * 0;                 // nothing masked: zero loss, not NaN
                 return (zero, zero, (0, 0), 0, tokens);
             }
-            (logits, targets) = _model.PredictMasked(ids, labels, mask, positions: tensor(positions).to(_device)); // (N, V), (N)
-            // Losses in float32 whatever the model computes in (bf16 mixed precision).
-            loss = maskedLoss = nn.functional.cross_entropy(logits.to(ScalarType.Float32), targets);
+            if (_electra is not null)
+            {
+                var original = Batching.Pad(examples.Select(e => e.Ids).ToList(), PadId, MaxLength, _device).Ids;
+                var at = tensor(positions).to(_device);
+                targets = labels.flatten().index_select(0, at);
+                (logits, maskedLoss, var replacedLoss, _, _) = _electra.Forward(ids, original, mask, at, targets);
+                loss = maskedLoss + _electra.DiscriminatorWeight * replacedLoss;
+            }
+            else
+            {
+                (logits, targets) = _model.PredictMasked(ids, labels, mask, positions: tensor(positions).to(_device)); // (N, V), (N)
+                // Losses in float32 whatever the model computes in (bf16 mixed precision).
+                loss = maskedLoss = nn.functional.cross_entropy(logits.to(ScalarType.Float32), targets);
+            }
         }
         else
         {
