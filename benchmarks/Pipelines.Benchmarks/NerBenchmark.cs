@@ -13,7 +13,7 @@ namespace Pipelines.Benchmarks;
 /// (c) the pretrained tagger with a CRF layer.
 /// --seed=N adds N to every seed (pretraining, fine-tuning, the sampled sentences; 0: the published run);
 /// --no-crf leaves out (c).
-///   ner [--data=folder] [--fractions=0.1,1] [--steps=1500] [--layers=4] [--hidden=128] [--device=auto] [--out=runs/ner] [--seed=0] [--no-crf]
+///   ner [--data=folder] [--fractions=0.1,1] [--steps=1500] [--layers=4] [--hidden=128] [--device=auto] [--out=runs/ner] [--seed=0] [--no-crf] [--objective=mlm|electra]
 /// </summary>
 public static class NerBenchmark
 {
@@ -27,6 +27,7 @@ public static class NerBenchmark
         {
             PretrainSteps = int.Parse(Arg("steps") ?? "1500"), Layers = int.Parse(Arg("layers") ?? "4"),
             Hidden = int.Parse(Arg("hidden") ?? "128"), Device = Arg("device") ?? "auto", SeedOffset = int.Parse(Arg("seed") ?? "0"),
+            Objective = Arg("objective") == "electra" ? EncoderObjective.ReplacedTokenDetection : EncoderObjective.MaskedLanguageModel,
         };
         var crfToo = !args.Contains("--no-crf");
         var output = Arg("out") ?? Path.Combine("runs", "ner");

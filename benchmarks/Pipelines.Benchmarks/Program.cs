@@ -20,6 +20,7 @@ var benchmarks = new Dictionary<string, Func<string[], int>>
     ["generation"] = GenerationBenchmark.Run,
     ["squad"] = SquadBenchmark.Run,
     ["vocabulary-training"] = VocabularyTraining.Run,
+    ["pretraining-budget"] = PretrainingBudget.Run,
 };
 if (args.Length == 0 || !benchmarks.TryGetValue(args[0], out var run))
 {

@@ -5,7 +5,7 @@ namespace Pipelines.Benchmarks;
 
 /// <summary>
 /// Seconds to train a WordPiece vocabulary on the SpamAssassin training mails (30,000 pieces by
-/// default, BERT-base's size), and its quality on the test mails: tokens per word and the share of
+/// default, BERT-base's size), and its quality on the test mails: tokens per whitespace-separated word and the share of
 /// [UNK] tokens. The first pass (normalizing and splitting the text into words, what the tokenizer
 /// itself does) is timed apart from the whole, so the merges' share shows.
 /// Reference: Hugging Face tokenizers' WordPiece trainer, 30,000 pieces on the same mails.
@@ -48,7 +48,7 @@ public static class VocabularyTraining
             wordCount += encoded.WordIds.Where(w => w >= 0).Distinct().Count();
         }
         Console.WriteLine($"median of {rounds}: {Median(times):F2} s to train (splitting {Median(splitting):F2} s, merging {Median(times) - Median(splitting):F2} s)");
-        Console.WriteLine($"test mails: {tokens / (double)wordCount:F3} tokens per word, unknown rate {unknown / (double)tokens:P3} ({unknown:N0} of {tokens:N0} tokens)");
+        Console.WriteLine($"test mails: {tokens / (double)wordCount:F3} tokens per whitespace-separated word, unknown rate {unknown / (double)tokens:P3} ({unknown:N0} of {tokens:N0} tokens)");
         return 0;
     }
 

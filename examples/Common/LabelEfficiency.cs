@@ -29,6 +29,8 @@ public sealed record LabelEfficiencyOptions
     /// default) pretrains on each mail's start only (its first <see cref="MaxLength"/> tokens), what fine-tuning reads.
     /// </summary>
     public int PretrainChunkWords { get; init; }
+    /// <summary>Peak learning rate of the pretraining.</summary>
+    public double PretrainLearningRate { get; init; } = 1e-3;
     /// <summary>Masked-LM or ELECTRA's replaced-token detection.</summary>
     public EncoderObjective Objective { get; init; } = EncoderObjective.MaskedLanguageModel;
     /// <summary>Seed of the masked-LM pretraining.</summary>
@@ -63,7 +65,7 @@ public static class LabelEfficiency
             .Append(ml.Pretraining.MaskedLanguageModel(new MaskedLanguageModelOptions
             {
                 Tokenizer = tokenizer, Layers = options.Layers, Hidden = options.Hidden, Heads = Math.Max(2, options.Hidden / 64),
-                MaxLength = options.MaxLength, MaxSteps = options.PretrainSteps, BatchSize = 32, LearningRate = 1e-3,
+                MaxLength = options.MaxLength, MaxSteps = options.PretrainSteps, BatchSize = 32, LearningRate = options.PretrainLearningRate,
                 WarmupSteps = options.PretrainSteps / 20, EvaluateEvery = Math.Max(50, options.PretrainSteps / 6), LogEvery = 100,
                 Device = options.Device, Progress = options.Progress, Seed = options.PretrainSeed, Objective = options.Objective,
             }));

@@ -27,6 +27,8 @@ public sealed record NerOptions
     public string Device { get; init; } = "auto";
     /// <summary>Added to every seed of the experiment (pretraining, fine-tuning, the sampled sentences): 0 is the published run.</summary>
     public int SeedOffset { get; init; }
+    /// <summary>Masked-LM or ELECTRA's replaced-token detection.</summary>
+    public EncoderObjective Objective { get; init; } = EncoderObjective.MaskedLanguageModel;
 }
 
 /// <summary>
@@ -58,7 +60,7 @@ public static class NerExperiment
                 Tokenizer = tokenizer, Layers = options.Layers, Hidden = options.Hidden, Heads = Math.Max(2, options.Hidden / 64),
                 MaxLength = options.MaxLength, MaxSteps = options.PretrainSteps, BatchSize = 32, LearningRate = 1e-3,
                 WarmupSteps = options.PretrainSteps / 20, EvaluateEvery = Math.Max(50, options.PretrainSteps / 6), LogEvery = 100,
-                Device = options.Device, Seed = 7 + options.SeedOffset, Progress = progress,
+                Device = options.Device, Seed = 7 + options.SeedOffset, Progress = progress, Objective = options.Objective,
             }))
             .Fit(ml.Data.LoadFromEnumerable(chunks));
         return chain.LastTransformer;

@@ -108,7 +108,8 @@ public sealed class MaskedLanguageModelEstimator : IEstimator<MaskedLanguageMode
                          "validation reports the generator's masked-LM.");
         if (_options.ContrastiveWeight > 0) channel.Info($"Contrastive sentence embeddings (SimCSE, weight {_options.ContrastiveWeight}) trained beside masked-LM.");
         if (pairs) channel.Info($"Sentence pairs ({_options.SentencePairs}) trained beside masked-LM.");
-        var result = TrainingLoop.Run(task, optimizer, parameters, _options.ToLoopOptions(seed, channel), precision, column.CheckpointIdentity(config));
+        var result = TrainingLoop.Run(task, optimizer, parameters, _options.ToLoopOptions(seed, channel), precision,
+            column.CheckpointIdentity(config) + (electra is null ? "" : $"\nreplaced-token detection, a generator of {electra.GeneratorLayers} blocks"));
         precision?.RestoreFloat32(trained);
         electra?.ReleaseGenerator();
         model.eval();

@@ -47,7 +47,8 @@ public sealed class MaskedLanguageModelingTask : ITrainingTask
     /// <param name="validationWordIds">The same for <paramref name="validation"/>.</param>
     /// <param name="replacedTokenDetection">ELECTRA around <paramref name="model"/>: train replaced-token detection instead of
     /// masked-LM (the generator learns masked-LM, the model's encoder to tell its samples from the real tokens); validation then
-    /// reports the generator's masked-LM loss and accuracy. Not with sentence pairs or the contrastive loss.</param>
+    /// reports the generator's masked-LM loss and accuracy and, as its AUC, how well the discriminator ranks the replaced tokens
+    /// above the real ones. Not with sentence pairs or the contrastive loss.</param>
     public MaskedLanguageModelingTask(BertForPreTraining model, IReadOnlyList<int[]> train, IReadOnlyList<int[]> validation,
         TokenMasking masking, int padId, int maxLength, int batchSize, int validationSeed = 12345,
         SentencePairObjective pairs = SentencePairObjective.None, int clsId = -1, int sepId = -1,
@@ -162,11 +163,18 @@ public sealed class MaskedLanguageModelingTask : ITrainingTask
             ? Enumerable.Range(0, pairs.Documents.Count).Select(i => Pair(pairs, i, random)).ToList()
             : Enumerable.Range(0, _validation.Count).Select(i => Single(_validation, _validationWordIds, i)).ToList();
         double lossSum = 0, correct = 0, predicted = 0, pairsRight = 0;
+        List<int> replaced = [];
+        List<double> scores = [];
         foreach (var chunk in examples.Chunk(BatchSize))
         {
             using var scope = NewDisposeScope();
             var forward = Forward(chunk, random);
             pairsRight += forward.PairsRight;
+            if (forward.Detection is var (gold, score))
+            {
+                replaced.AddRange(gold);
+                scores.AddRange(score);
+            }
             var count = forward.Hits.Count;
             if (count == 0) continue;
             lossSum += forward.MaskedLmLoss.item<float>() * count;
@@ -175,8 +183,9 @@ public sealed class MaskedLanguageModelingTask : ITrainingTask
         }
         if (predicted == 0) return null;
         // The loss is masked-LM's alone, so that its perplexity means what it says.
+        // Replaced-token detection: how well the discriminator ranks the generator's replacements above the real tokens.
         return new ValidationResult(step, lossSum / predicted, correct / predicted,
-            _validationPairs is null ? null : pairsRight / examples.Count);
+            _validationPairs is null ? null : pairsRight / examples.Count, Auc: _electra is null ? null : ClassificationScores.Auc(replaced, scores));
     }
 
     private int[] Cut(int[] row) => row.Length <= MaxLength ? row : row[..MaxLength];
@@ -186,7 +195,9 @@ public sealed class MaskedLanguageModelingTask : ITrainingTask
 
     // Masks the examples, runs the model, and returns the loss (masked-LM plus sentence pair), the
     // masked-LM loss alone, the masked-token hits, the sentence pairs classified right and the token count.
-    private (Tensor Loss, Tensor MaskedLmLoss, (int Correct, int Count) Hits, int PairsRight, long Tokens) Forward(IReadOnlyList<Example> examples, Random random)
+    // In validation of replaced-token detection, also each real token's replaced flag and discriminator score.
+    private (Tensor Loss, Tensor MaskedLmLoss, (int Correct, int Count) Hits, int PairsRight, long Tokens, (int[] Replaced, double[] Scores)? Detection) Forward(
+        IReadOnlyList<Example> examples, Random random)
     {
         var masked = examples.Select(e => _masking(e.Ids, e.WordIds, random)).ToList();
         var (ids, mask) = Batching.Pad(masked.Select(m => m.Inputs).ToList(), PadId, MaxLength, _device);
@@ -197,20 +208,26 @@ public sealed class MaskedLanguageModelingTask : ITrainingTask
         var anyMasked = positions.Length > 0;
         Tensor logits, targets, loss, maskedLoss;
         var pairsRight = 0;
+        (int[], double[])? detection = null;
         if (examples[0].Segments is null)
         {
             if (!anyMasked)
             {
                 var zero = _model.Forward(ids, mask).TokenLogits.sum() * 0;                 // nothing masked: zero loss, not NaN
-                return (zero, zero, (0, 0), 0, tokens);
+                return (zero, zero, (0, 0), 0, tokens, null);
             }
             if (_electra is not null)
             {
                 var original = Batching.Pad(examples.Select(e => e.Ids).ToList(), PadId, MaxLength, _device).Ids;
                 var at = tensor(positions).to(_device);
                 targets = labels.flatten().index_select(0, at);
-                (logits, maskedLoss, var replacedLoss, _, _) = _electra.Forward(ids, original, mask, at, targets);
+                (logits, maskedLoss, var replacedLoss, var scores, var replaced) = _electra.Forward(ids, original, mask, at, targets);
                 loss = maskedLoss + _electra.DiscriminatorWeight * replacedLoss;
+                if (!_electra.training)
+                {
+                    var real = mask.to(ScalarType.Bool);
+                    detection = (replaced[real].to(ScalarType.Int32).data<int>().ToArray(), scores[real].to(ScalarType.Float64).data<double>().ToArray());
+                }
             }
             else
             {
@@ -236,6 +253,6 @@ public sealed class MaskedLanguageModelingTask : ITrainingTask
             count = (int)targets.shape[0];
             correct = (int)logits.argmax(-1).eq(targets).sum().item<long>();
         }
-        return (loss, maskedLoss, (correct, count), pairsRight, tokens);
+        return (loss, maskedLoss, (correct, count), pairsRight, tokens, detection);
     }
 }

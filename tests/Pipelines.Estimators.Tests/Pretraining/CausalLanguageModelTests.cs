@@ -1,3 +1,4 @@
+using Pipelines.Tests;
 using Microsoft.ML;
 using Microsoft.ML.Data;
 using Pipelines.Models.Generation;
@@ -77,7 +78,7 @@ public sealed class CausalLanguageModelTests
             .Append(ml.Pretraining.CausalLanguageModel(new CausalLanguageModelOptions
             {
                 Tokenizer = Characters, Layers = 1, Hidden = 16, Heads = 2, BlockSize = 16, BatchSize = 4, MaxSteps = 12,
-                EvaluateEvery = 6, LogEvery = 4, Device = TestDevice.Option, Progress = new Collect(reports),
+                EvaluateEvery = 6, LogEvery = 4, Device = TestDevice.Option, Progress = new SyncProgress(reports.Add),
             }));
         estimator.Fit(Data(ml, Corpus[..5000]));
         Assert.HasCount(12, reports);
@@ -111,8 +112,4 @@ public sealed class CausalLanguageModelTests
         StringAssert.Contains(e.Message, "at least 2 tokens");
     }
 
-    private sealed class Collect(List<TrainingProgress> into) : IProgress<TrainingProgress>
-    {
-        public void Report(TrainingProgress value) => into.Add(value);
-    }
 }

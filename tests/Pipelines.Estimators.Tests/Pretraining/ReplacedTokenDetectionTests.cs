@@ -1,3 +1,4 @@
+using Pipelines.Tests;
 using Microsoft.ML;
 using Microsoft.ML.Data;
 using Pipelines.Models.Training;
@@ -46,6 +47,8 @@ public sealed class ReplacedTokenDetectionTests
         Assert.IsTrue(names.Where(n => n.StartsWith("bert.encoder")).Any(n => !electra.Model.state_dict()[n].allclose(expected[n])),
             "replaced-token detection trained the encoder differently");
         Assert.IsTrue(electra.Training!.Validations.All(v => v.Accuracy is not null), "validation reports the generator's masked-LM");
+        Assert.IsTrue(electra.Training.Validations.All(v => v.Auc is >= 0 and <= 1), "and the discriminator's replaced-token AUC");
+        Assert.IsTrue(masked.Training!.Validations.All(v => v.Auc is null), "masked-LM has no discriminator");
 
         var probe = ml.Data.LoadFromEnumerable(Mails.Take(4));
         var model = ml.Transforms.Text.TokenizeSubwords("Tokens", "Text", Tokenizer, maxLength: 24).Fit(probe).Append(electra);
@@ -75,6 +78,9 @@ public sealed class ReplacedTokenDetectionTests
             var expected = uninterrupted.Model.state_dict();
             foreach (var (name, tensor) in resumed.Model.state_dict())
                 Assert.IsTrue(tensor.equal(expected[name]).all().item<bool>(), $"{name} differs from the uninterrupted run's");
+            // A masked-LM run does not pick up the replaced-token detection run's checkpoint (nor the other way round).
+            var error = Assert.Throws<InvalidDataException>(() => Fit(ml, Options(EncoderObjective.MaskedLanguageModel, steps: 16, checkpoints: directory)));
+            Assert.Contains("different model", error.Message);
         }
         finally { if (Directory.Exists(directory)) Directory.Delete(directory, recursive: true); }
     }
@@ -99,8 +105,4 @@ public sealed class ReplacedTokenDetectionTests
         }
     }
 
-    private sealed class SyncProgress(Action<TrainingProgress> report) : IProgress<TrainingProgress>
-    {
-        public void Report(TrainingProgress value) => report(value);
-    }
 }

@@ -1,3 +1,4 @@
+using Pipelines.Tests;
 using System.Collections;
 using Microsoft.ML;
 using Pipelines.Models.Checkpoints;
@@ -128,9 +129,4 @@ public sealed class StreamedPretrainingTests
         Assert.IsLessThan(validations[0].Loss - 0.05, validations[^1].Loss, "it learns from the streamed windows");
     }
 
-    /// <summary>Reports on the training thread (System.Progress would post to the thread pool, too late to stop at a step).</summary>
-    private sealed class SyncProgress(Action<TrainingProgress> report) : IProgress<TrainingProgress>
-    {
-        public void Report(TrainingProgress value) => report(value);
-    }
 }

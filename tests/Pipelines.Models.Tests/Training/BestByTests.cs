@@ -1,3 +1,4 @@
+using Pipelines.Tests;
 using Pipelines.Models.Training;
 using TorchSharp;
 using static TorchSharp.torch;
@@ -69,7 +70,7 @@ public sealed class BestByTests
         var parameters = task.Model.parameters().ToList();
         using var optimizer = Optimizers.AdamW(parameters, 0.1, 0);
         // Progress is reported after each optimizer step: record the weight each step left.
-        var progress = new Recorder(p => weights[p.Step] = task.Weight);
+        var progress = new SyncProgress(p => weights[p.Step] = task.Weight);
         TrainingLoop.Run(task, optimizer, parameters, new TrainingLoopOptions
         {
             MaxSteps = 5, EvaluateEvery = 1, BestBy = BestBy.Accuracy, ReportEvery = 1, Seed = 1, Progress = progress,
@@ -78,8 +79,4 @@ public sealed class BestByTests
         Assert.AreEqual(weights[3], task.Weight, "the weights after step 3, the most accurate");
     }
 
-    private sealed class Recorder(Action<TrainingProgress> record) : IProgress<TrainingProgress>
-    {
-        public void Report(TrainingProgress value) => record(value);
-    }
 }

@@ -130,5 +130,10 @@ public sealed class ElectraTests
         var task = new MaskedLanguageModelingTask(other, rows, rows, masking, 0, 8, 2, replacedTokenDetection: electra);
         Assert.AreSame(electra, task.Model, "the loop trains and checkpoints the generator too");
         Assert.IsGreaterThan(0f, task.Step(0, new Random(1)).Loss.item<float>());
+        // Validation adds the discriminator's replaced-token AUC; a masked-LM task has none to report.
+        var auc = task.Validate(1)!.Auc;
+        Assert.IsNotNull(auc);
+        Assert.IsTrue(double.IsNaN(auc.Value) || auc is >= 0 and <= 1, $"AUC {auc} (NaN when the one masked token was sampled right)");
+        Assert.IsNull(new MaskedLanguageModelingTask(model, rows, rows, masking, 0, 8, 2).Validate(1)!.Auc);
     }
 }

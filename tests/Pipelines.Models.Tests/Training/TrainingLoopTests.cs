@@ -1,3 +1,4 @@
+using Pipelines.Tests;
 using Pipelines.Models.Training;
 using TorchSharp;
 using static TorchSharp.torch;
@@ -54,7 +55,7 @@ public sealed class TrainingLoopTests
         var options = Options(40) with
         {
             EvaluateEvery = 0, GradientClipNorm = 1.0, AccumulationSteps = 2,
-            Progress = new Callback(_ => live.Add(DisposeScopeManager.Statistics.ThreadTotalLiveCount)),
+            Progress = new SyncProgress(_ => live.Add(DisposeScopeManager.Statistics.ThreadTotalLiveCount)),
         };
         TrainingLoop.Run(task, optimizer, model.parameters().ToList(), options);
         // Step 1 creates the optimizer's state and the gradients; after that nothing may accumulate
@@ -63,10 +64,6 @@ public sealed class TrainingLoopTests
         Assert.AreEqual(1, steady.Distinct().Count(), "live tensors by step: " + string.Join(", ", live));
     }
 
-    private sealed class Callback(Action<TrainingProgress> report) : IProgress<TrainingProgress>
-    {
-        public void Report(TrainingProgress value) => report(value);
-    }
 
     [TestMethod]
     public void ARunResumedFromItsLastCheckpointReportsTheFinalValidationAgain()
@@ -173,10 +170,6 @@ public sealed class TrainingLoopTests
         Assert.AreEqual(4, e.Step);
     }
 
-    private sealed class SyncProgress(Action<TrainingProgress> action) : IProgress<TrainingProgress>
-    {
-        public void Report(TrainingProgress value) => action(value);
-    }
 
     private sealed class PoisonedTask(ITrainingTask inner, int atStep) : ITrainingTask
     {
