@@ -11,7 +11,7 @@ namespace Pipelines.Benchmarks;
 /// the test split. Also reports how far pretraining lowered validation perplexity, and the wall time.
 ///   label-efficiency [--seeds=3] [--steps=1500] [--layers=4] [--hidden=128] [--device=auto] [--fractions=0.01,0.1,1]
 ///     [--chunk-words=0 (pretrain on each mail's start; N: on every mail's whole text cut into N-word rows)]
-///     [--objective=mlm|electra (replaced-token detection)] [--out=runs/label-efficiency]
+///     [--objective=mlm|electra (replaced-token detection)] [--max-length=128 (tokens of each mail read)] [--out=runs/label-efficiency]
 /// </summary>
 public static class LabelEfficiencyBenchmark
 {
@@ -29,6 +29,7 @@ public static class LabelEfficiencyBenchmark
             Device = Arg("device") ?? "auto",
             Fractions = (Arg("fractions") ?? "0.01,0.1,1").Split(',').Select(double.Parse).ToArray(),
             PretrainChunkWords = int.Parse(Arg("chunk-words") ?? "0"),
+            MaxLength = int.Parse(Arg("max-length") ?? "128"),
             Objective = Arg("objective") == "electra" ? EncoderObjective.ReplacedTokenDetection : EncoderObjective.MaskedLanguageModel,
         };
         var clock = Stopwatch.StartNew();
