@@ -105,7 +105,7 @@ public sealed class MaskedLanguageModelEstimator : IEstimator<MaskedLanguageMode
                 train.WordIds, validation.WordIds, electra);
         if (electra is not null)
             channel.Info($"Replaced-token detection (ELECTRA): a generator of {electra.GeneratorLayers} blocks, discriminator loss weight {electra.DiscriminatorWeight}; " +
-                         "validation reports the generator's masked-LM.");
+                         "validation reports the generator's masked-LM and the discriminator's replaced-token AUC.");
         if (_options.ContrastiveWeight > 0) channel.Info($"Contrastive sentence embeddings (SimCSE, weight {_options.ContrastiveWeight}) trained beside masked-LM.");
         if (pairs) channel.Info($"Sentence pairs ({_options.SentencePairs}) trained beside masked-LM.");
         var result = TrainingLoop.Run(task, optimizer, parameters, _options.ToLoopOptions(seed, channel), precision,

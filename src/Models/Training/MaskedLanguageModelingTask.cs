@@ -170,10 +170,10 @@ public sealed class MaskedLanguageModelingTask : ITrainingTask
             using var scope = NewDisposeScope();
             var forward = Forward(chunk, random);
             pairsRight += forward.PairsRight;
-            if (forward.Detection is var (gold, score))
+            if (forward.Detection is { } detection)
             {
-                replaced.AddRange(gold);
-                scores.AddRange(score);
+                replaced.AddRange(detection.Replaced);
+                scores.AddRange(detection.Scores);
             }
             var count = forward.Hits.Count;
             if (count == 0) continue;
