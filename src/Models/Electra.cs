@@ -87,7 +87,7 @@ public sealed class ElectraForPreTraining : nn.Module
     /// true ids; <paramref name="targets"/> (N) are the true ids at those positions.
     /// </summary>
     /// <returns>The generator's logits (N, V) at the positions, its masked-LM loss, the discriminator's loss
-    /// (mean over real tokens) and the discriminator's logits (B, T).</returns>
+    /// (mean over real tokens), the discriminator's logits (B, T) and where a token was replaced (B, T, 1 or 0).</returns>
     public (Tensor GeneratorLogits, Tensor GeneratorLoss, Tensor DiscriminatorLoss, Tensor DiscriminatorLogits, Tensor Replaced) Forward(
         Tensor masked, Tensor original, Tensor attentionMask, Tensor positions, Tensor targets)
     {
@@ -95,13 +95,14 @@ public sealed class ElectraForPreTraining : nn.Module
         using var keep = BertModel.KeyMask(attentionMask);
         var generated = generator.forward(bert.Embeddings.forward(masked, null, attentionMask), keep);             // (B, T, C)
         var logits = discriminator.LmHead.forward(generated.flatten(0, 1).index_select(0, positions), bert.WordEmbeddings.weight!); // (N, V)
-        var generatorLoss = F.cross_entropy(logits.to(ScalarType.Float32), targets);
+        var logits32 = logits.to(ScalarType.Float32);
+        var generatorLoss = F.cross_entropy(logits32, targets);
         Tensor corrupted, replaced;
         using (no_grad())
         {
             // Sampled, not the argmax: the discriminator must see the plausible mistakes a language model makes (Gumbel-max).
             var noise = -(-rand_like(logits, dtype: ScalarType.Float32).clamp_min(1e-9).log()).log();
-            var sampled = (logits.to(ScalarType.Float32) + noise).argmax(-1);                                       // (N)
+            var sampled = (logits32 + noise).argmax(-1);                                       // (N)
             corrupted = original.flatten().index_copy(0, positions, sampled).view_as(original);
             replaced = corrupted.ne(original).to(ScalarType.Float32);                                            // (B, T)
         }

@@ -107,6 +107,25 @@ public sealed class ElectraTests
         Assert.IsGreaterThan(0.7, after.Auc, $"replaced-token AUC {before.Auc:F3} -> {after.Auc:F3}");
     }
 
+    [TestMethod]
+    public void TheDiscriminatorsLossCountsByItsWeight()
+    {
+        using var scope = NewDisposeScope();
+        int[][] rows = [[2, 10, 11, 12, 3]];
+        TokenMasking masking = (ids, _, _) => (ids.Select((id, i) => i == 2 ? Mask : id).ToArray(), ids.Select((id, i) => i == 2 ? id : (int)Heads.IgnoreIndex).ToArray());
+        float Loss(double weight)
+        {
+            random.manual_seed(9);
+            var model = new BertForPreTraining(TinyConfigs.Encoder);
+            var task = new MaskedLanguageModelingTask(model, rows, rows, masking, 0, 8, 1, replacedTokenDetection: new ElectraForPreTraining(model, 1, weight));
+            random.manual_seed(10);
+            return task.Step(0, new Random(1)).Loss.item<float>();
+        }
+        // The same model, batch and samples: only the weight differs, so loss(50) - loss(1) = 49 x the discriminator's loss (> 0).
+        var (one, fifty) = (Loss(1), Loss(50));
+        Assert.IsGreaterThan(one + 0.1f, fifty, $"loss with weight 1: {one}, with 50: {fifty}");
+    }
+
     // Probability that a replaced token scores above an original one, over real tokens.
     private static double Auc(float[] scores, float[] replaced, long[] real)
     {
