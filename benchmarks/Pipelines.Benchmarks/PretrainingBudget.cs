@@ -10,7 +10,8 @@ namespace Pipelines.Benchmarks;
 /// detection: each budget (objective and steps) is pretrained once (vocabulary included in its minutes), then
 /// fine-tuned with 1 % and 10 % of the labels, 3 seeds each, with the label-efficiency recipe; the same model from
 /// scratch is the 0-minute point. Writes results.csv and f1-by-pretraining-minutes.png.
-///   pretraining-budget [--budgets=mlm:500,mlm:1500,electra:400,electra:1200 (objective:steps[:learning rate])] [--fractions=0.01,0.1] [--seeds=3]
+///   pretraining-budget [--budgets=mlm:500,mlm:1500,electra:400,electra:1200 (objective[+preln][+nodropout]:steps[:learning rate];
+///     preln: pre-layer-norm blocks, nodropout: no dropout while pretraining, as budget-BERT recipes)] [--fractions=0.01,0.1] [--seeds=3]
 ///     [--chunk-words=0] [--lr=1e-3 (pretraining)] [--merge=earlier/results.csv (plot and tabulate an earlier run's points too;
 ///     with --budgets= alone, only redraws)] [--out=runs/pretraining-budget]
 /// </summary>
@@ -51,7 +52,8 @@ public static class PretrainingBudget
             var pretrained = TrainingDisplay.Run($"{objective} pretraining, {steps} steps", progress => LabelEfficiency.Pretrain(ml, train, options with
             {
                 PretrainSteps = steps, Progress = progress, PretrainLearningRate = learningRate ?? options.PretrainLearningRate,
-                Objective = kind == "electra" ? EncoderObjective.ReplacedTokenDetection : EncoderObjective.MaskedLanguageModel,
+                Objective = kind.StartsWith("electra") ? EncoderObjective.ReplacedTokenDetection : EncoderObjective.MaskedLanguageModel,
+                PretrainPreLayerNorm = kind.Contains("+preln"), PretrainDropout = kind.Contains("+nodropout") ? 0 : 0.1,
             }));
             Console.WriteLine($"{objective} {steps} steps: {pretrained.Elapsed.TotalMinutes:F1} min, vocabulary included");
             foreach (var (fraction, seed, labelled) in Samples(train, options))

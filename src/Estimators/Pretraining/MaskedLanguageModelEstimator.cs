@@ -81,7 +81,7 @@ public sealed class MaskedLanguageModelEstimator : IEstimator<MaskedLanguageMode
         var device = DeviceSelection.Select(_host, _options.Device, "Masked language model pretraining");
         Seeding.Set(seed);
         var config = _options.Base?.Config ?? TransformerConfig.Bert(tokenizer.VocabSize, _options.Layers, _options.Hidden,
-            ModelShape.Heads(_options.Hidden, _options.Heads), column.MaxLength, _options.FeedForward) with { Dropout = _options.Dropout };
+            ModelShape.Heads(_options.Hidden, _options.Heads), column.MaxLength, _options.FeedForward) with { Dropout = _options.Dropout, PreLayerNorm = _options.PreLayerNorm };
         var model = new BertForPreTraining(config, sentencePair: pairs || (_options.Base?.Model.HasSentencePairHead ?? false));
         if (_options.Base is not null) model.load_state_dict(_options.Base.Model.state_dict(), strict: false);
         model.to(device);

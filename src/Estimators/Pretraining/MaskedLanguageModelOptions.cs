@@ -41,6 +41,14 @@ public sealed class MaskedLanguageModelOptions : PretrainingOptions
     public int MaxLength { get; set; }
     /// <summary>Dropout probability.</summary>
     public double Dropout { get; set; } = 0.1;
+    /// <summary>
+    /// Layer norm before each block's attention and feed-forward, and once after the last block (GPT-2's
+    /// order, which budget-BERT recipes such as Cramming use because it trains stably at higher learning
+    /// rates), instead of BERT's after each. False (the default): BERT's. Fine-tuning, saving and ONNX
+    /// export keep it; Hugging Face's BERT has no such model, so <c>SaveAsHuggingFace</c> refuses one.
+    /// Ignored with <see cref="Base"/>, whose architecture is kept.
+    /// </summary>
+    public bool PreLayerNorm { get; set; }
     /// <summary>Masked-LM (the default) or ELECTRA's replaced-token detection (see <see cref="EncoderObjective"/>).</summary>
     public EncoderObjective Objective { get; set; } = EncoderObjective.MaskedLanguageModel;
     /// <summary>Encoder blocks of replaced-token detection's generator (same width, shared embeddings); 0 (the default): a quarter of <see cref="Layers"/>, at least 1.</summary>
