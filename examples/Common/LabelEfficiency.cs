@@ -156,9 +156,15 @@ public static class LabelEfficiency
 
     /// <summary>What the transformers read of each text (<see cref="LabelEfficiencyOptions.HeadTailWords"/>).</summary>
     private static IReadOnlyList<Email> Read(IReadOnlyList<Email> rows, LabelEfficiencyOptions options) =>
-        options.HeadTailWords <= 0 ? rows : rows.Select(e => e.Text.Split((char[]?)null, StringSplitOptions.RemoveEmptyEntries) is var words && words.Length > 2 * options.HeadTailWords
-            ? new Email { Id = e.Id, Label = e.Label, PartialLabel = e.PartialLabel, Text = $"{string.Join(' ', words[..options.HeadTailWords])} {string.Join(' ', words[^options.HeadTailWords..])}" }
-            : e).ToList();
+        options.HeadTailWords <= 0 ? rows : rows.Select(e => HeadAndTail(e, options.HeadTailWords)).ToList();
+
+    /// <summary>The first and last <paramref name="words"/> words of the text, joined by a space; the row itself when it has no more than twice as many.</summary>
+    public static Email HeadAndTail(Email email, int words)
+    {
+        var all = email.Text.Split((char[]?)null, StringSplitOptions.RemoveEmptyEntries);
+        if (all.Length <= 2 * words) return email;
+        return new Email { Id = email.Id, Label = email.Label, PartialLabel = email.PartialLabel, Text = string.Join(' ', all[..words].Concat(all[^words..])) };
+    }
 
     /// <summary>The training mails outside <paramref name="labelled"/>, labels withheld in use (self-training reads only their text).</summary>
     private static List<Email> Unlabelled(IReadOnlyList<Email> train, IReadOnlyList<Email> labelled)
