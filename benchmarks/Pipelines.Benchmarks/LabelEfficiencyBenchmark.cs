@@ -84,7 +84,7 @@ public static class LabelEfficiencyBenchmark
         LabelEfficiencyOptions options, string output, Stopwatch clock)
     {
         var results = LabelEfficiency.Compare(ml, pretrained, train, test, options,
-            r => Console.WriteLine($"  {r.Fraction,5:P0} ({r.Labels,4} labels) seed {r.Seed}  {r.Method,-28} F1 {r.F1:F3}  AUC {r.Auc:F3}  ({r.Seconds:F0} s)"));
+            r => Console.WriteLine($"  {LabelEfficiency.Percent(r.Fraction),7} ({r.Labels,4} labels) seed {r.Seed}  {r.Method,-28} F1 {r.F1:F3}  AUC {r.Auc:F3}  ({r.Seconds:F0} s)"));
         var table = LabelEfficiency.Table(results);
         Console.WriteLine();
         Console.WriteLine(table);

@@ -276,11 +276,14 @@ public static class LabelEfficiency
         {
             var f1 = group.Select(r => r.F1).ToArray();
             var auc = group.Select(r => r.Auc).ToArray();
-            var labels = $"{group.Key.Fraction:P0} ({group.First().Labels})";
+            var labels = $"{Percent(group.Key.Fraction)} ({group.First().Labels})";
             lines.Add($"| {labels,-14} | {group.Key.Method,-28} | {MeanSd(f1),-16} | {MeanSd(auc),-16} | {f1.Length,4} |");
         }
         return string.Join(Environment.NewLine, lines);
     }
+
+    /// <summary>A fraction of the labels as the tables print it: "10 %", and "0.1 %" below 1 %.</summary>
+    public static string Percent(double fraction) => fraction.ToString(fraction < 0.01 ? "P1" : "P0");
 
     /// <summary>"mean ± sample standard deviation" to 3 decimals (sd 0 for one value), as the results tables print them.</summary>
     public static string MeanSd(IReadOnlyCollection<double> values)
