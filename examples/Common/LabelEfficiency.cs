@@ -89,6 +89,9 @@ public static class LabelEfficiency
         if (options.PretrainedPath is { } saved && File.Exists(saved))
         {
             var loaded = MaskedLanguageModelTransformer.FromZip(saved);
+            if ((loaded.Config.Layers, loaded.Config.Hidden) != (options.Layers, options.Hidden) || loaded.Config.MaxSequenceLength < options.MaxLength)
+                throw new InvalidOperationException($"{saved} holds a {loaded.Config.Layers} x {loaded.Config.Hidden} model of {loaded.Config.MaxSequenceLength} positions, " +
+                                                    $"not the {options.Layers} x {options.Hidden} of {options.MaxLength} asked for: name another file to pretrain anew.");
             Console.WriteLine($"pretrained masked-LM loaded from {saved} (its pretraining is not rerun)");
             return new Pretrained(loaded.Tokenizer, loaded, TimeSpan.Zero);
         }
