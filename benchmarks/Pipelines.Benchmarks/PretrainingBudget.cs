@@ -53,7 +53,7 @@ public static class PretrainingBudget
             {
                 PretrainSteps = steps, Progress = progress, PretrainLearningRate = learningRate ?? options.PretrainLearningRate,
                 Objective = kind.StartsWith("electra") ? EncoderObjective.ReplacedTokenDetection : EncoderObjective.MaskedLanguageModel,
-                PretrainPreLayerNorm = kind.Contains("+preln"), PretrainDropout = kind.Contains("+nodropout") ? 0 : 0.1,
+                PretrainPreLayerNorm = kind.Contains("+preln"), PretrainDropout = kind.Contains("+nodropout") ? 0 : options.PretrainDropout,
             }));
             Console.WriteLine($"{objective} {steps} steps: {pretrained.Elapsed.TotalMinutes:F1} min, vocabulary included");
             foreach (var (fraction, seed, labelled) in Samples(train, options))

@@ -19,8 +19,9 @@ public static class Sst2
         File.ReadLines(path).Skip(1).Where(line => line.Length > 0).Select((line, i) =>
         {
             var tab = line.LastIndexOf('\t');
-            if (tab < 0 || line[(tab + 1)..].Trim() is not ("0" or "1")) throw new InvalidDataException($"{path}, row {i + 2}: expected 'sentence TAB 0|1'.");
-            var positive = line[(tab + 1)..].Trim() == "1";
+            var label = tab < 0 ? "" : line[(tab + 1)..].Trim();
+            if (label is not ("0" or "1")) throw new InvalidDataException($"{path}, row {i + 2}: expected 'sentence TAB 0|1'.");
+            var positive = label == "1";
             return new Email { Id = $"{split}/{i}", Text = line[..tab].Trim(), Label = positive, PartialLabel = positive ? 1 : 0 };
         }).ToList();
 }
