@@ -13,11 +13,14 @@ namespace Pipelines.Benchmarks;
 ///     [--chunk-words=0 (pretrain on each mail's start; N: on every mail's whole text cut into N-word rows)]
 ///     [--objective=mlm|electra (replaced-token detection)] [--max-length=128 (tokens of each mail read)] [--out=runs/label-efficiency]
 ///     [--self-training=0 (rounds; adds "pretrained + self-training": pseudo-labels on the other training mails)] [--threshold=0.9]
-///     [--methods=pretrained,self-training,co-teacher,scratch,sdca (any of them, in the order given; co-teacher: self-training
-///     whose first pseudo-labels come from the mean of the transformer's and FeaturizeText + SDCA's probabilities)]
+///     [--methods=pretrained,self-training,co-teacher,scratch,sdca,features,fusion (any of them, in the order given; co-teacher: self-training
+///     whose first pseudo-labels come from the mean of the transformer's and FeaturizeText + SDCA's probabilities;
+///     features: SDCA on n-grams + the pretrained embedding; fusion: the fine-tuned classifier's probability averaged with that SDCA's)]
 ///     [--lr=1e-3 (pretraining's peak)] [--pre-ln (pre-layer-norm blocks)] [--dropout=0.1 (while pretraining)]
 ///     [--fine-tune-steps=200 (aimed at; epochs from the rows, 3-30)] [--fine-tune-lr=3e-4] [--validation=0.1 (of the labelled rows, to choose the epoch)]
 ///     [--head-tail=0 (N: the transformers read each text's first and last N words)]
+///     [--embed-chunks=0 (N: features and fusion's SDCA reads the mean embedding of each text's N-word chunks, not of its start)]
+///     [--embedding-copies=1 (k: the unit embedding k times among SDCA's features, weighing it as sqrt(k) would)]
 ///     [--pretrained=file.zip (reuse: loaded when it exists, else written after pretraining)]
 /// </summary>
 public static class LabelEfficiencyBenchmark
@@ -49,6 +52,8 @@ public static class LabelEfficiencyBenchmark
             FineTuneLearningRate = double.Parse(Arg("fine-tune-lr") ?? "3e-4"),
             FineTuneValidationFraction = double.Parse(Arg("validation") ?? "0.1"),
             HeadTailWords = int.Parse(Arg("head-tail") ?? "0"),
+            EmbeddingChunkWords = int.Parse(Arg("embed-chunks") ?? "0"),
+            EmbeddingCopies = int.Parse(Arg("embedding-copies") ?? "1"),
         };
         var clock = Stopwatch.StartNew();
         var (train, test) = dataset switch
@@ -77,14 +82,16 @@ public static class LabelEfficiencyBenchmark
         "co-teacher" => LabelEfficiency.EnsembleSelfTrainingMethod,
         "scratch" => LabelEfficiency.ScratchMethod,
         "sdca" => LabelEfficiency.ClassicMethod,
-        _ => throw new ArgumentException($"--methods: '{key}' is none of pretrained, self-training, co-teacher, scratch, sdca."),
+        "features" => LabelEfficiency.FeaturesMethod,
+        "fusion" => LabelEfficiency.FusionMethod,
+        _ => throw new ArgumentException($"--methods: '{key}' is none of pretrained, self-training, co-teacher, scratch, sdca, features, fusion."),
     };
 
     private static int Compare(MLContext ml, LabelEfficiency.Pretrained pretrained, List<Email> train, List<Email> test,
         LabelEfficiencyOptions options, string output, Stopwatch clock)
     {
         var results = LabelEfficiency.Compare(ml, pretrained, train, test, options,
-            r => Console.WriteLine($"  {LabelEfficiency.Percent(r.Fraction),7} ({r.Labels,4} labels) seed {r.Seed}  {r.Method,-28} F1 {r.F1:F3}  AUC {r.Auc:F3}  ({r.Seconds:F0} s)"));
+            r => Console.WriteLine($"  {LabelEfficiency.Percent(r.Fraction),7} ({r.Labels,4} labels) seed {r.Seed}  {r.Method,-38} F1 {r.F1:F3}  AUC {r.Auc:F3}  ({r.Seconds:F0} s)"));
         var table = LabelEfficiency.Table(results);
         Console.WriteLine();
         Console.WriteLine(table);

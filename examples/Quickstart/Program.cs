@@ -45,7 +45,7 @@ return command.Run(args, run =>
     Console.WriteLine();
     Console.WriteLine("Spam classifiers on the test split:");
     var results = LabelEfficiency.Compare(ml, pretrained, train, test, options,
-        r => Console.WriteLine($"  {r.Labels,5} labels, seed {r.Seed}: {r.Method,-28} F1 {r.F1:F3}  AUC {r.Auc:F3}"));
+        r => Console.WriteLine($"  {r.Labels,5} labels, seed {r.Seed}: {r.Method,-38} F1 {r.F1:F3}  AUC {r.Auc:F3}"));
     var table = LabelEfficiency.Table(results);
     Console.WriteLine();
     Console.WriteLine(table);

@@ -1,8 +1,10 @@
+using Microsoft.ML;
+using Microsoft.ML.Data;
 using Pipelines.Examples.Common;
 
 namespace Pipelines.Examples.Tests;
 
-/// <summary>What the label-efficiency experiment reads: SST-2's files and the head + tail view of a long text.</summary>
+/// <summary>What the label-efficiency experiment reads (SST-2's files, the head + tail view of a long text) and how it scores averaged probabilities.</summary>
 [TestClass]
 public sealed class LabelEfficiencyDataTests
 {
@@ -40,5 +42,48 @@ public sealed class LabelEfficiencyDataTests
         Assert.AreEqual("w1 w2 w3 w4 w27 w28 w29 w30", view.Text);
         Assert.AreEqual((mail.Id, mail.Label, mail.PartialLabel), (view.Id, view.Label, view.PartialLabel));
         Assert.AreSame(mail, LabelEfficiency.HeadAndTail(mail, 15), "a text of no more than 2 x 15 words is read whole");
+    }
+
+    [TestMethod]
+    public void ProbabilitiesAreScoredInTheTestRowsOrderAtOneHalf()
+    {
+        var test = new[] { true, true, false, false }.Select((label, i) => new Email { Id = $"m{i}", Label = label }).ToList();
+        // Predicted spam: rows 0 and 2, so one hit, one false alarm, one miss: F1 = 2 x 1 / (2 x 1 + 1 + 1) = 0.5.
+        // Ranking: of the four spam/ham pairs only (0.4, 0.6) is misordered: AUC = 3 / 4.
+        var (f1, auc) = LabelEfficiency.Evaluate(new MLContext(seed: 1), test, [0.9f, 0.4f, 0.6f, 0.1f]);
+        Assert.AreEqual(0.5, f1, 1e-9);
+        Assert.AreEqual(0.75, auc, 1e-9);
+        Assert.Throws<ArgumentException>(() => LabelEfficiency.Evaluate(new MLContext(seed: 1), test, [0.9f, 0.4f, 0.6f]));
+    }
+
+    [TestMethod]
+    public void ChunkEmbeddingsAverageTheChunksOfTheirOwnRow()
+    {
+        var rows = new[] { "a b c d e", "", "f g" }.Select((t, i) => new Email { Id = $"m{i}", Text = t }).ToList();
+        var whole = LabelEfficiency.Pieces(rows, 0);
+        CollectionAssert.AreEqual(new[] { (0, "a b c d e"), (1, ""), (2, "f g") }, whole);
+        var chunks = LabelEfficiency.Pieces(rows, 2);
+        CollectionAssert.AreEqual(new[] { (0, "a b"), (0, "c d"), (0, "e"), (2, "f g") }, chunks, "the empty text has no chunk");
+
+        var means = LabelEfficiency.MeanByRow(chunks.Select(c => c.Row).ToList(), [[1f, 2f], [3f, 4f], [5f, 9f], [7f, -1f]], rows: 3, width: 2);
+        CollectionAssert.AreEqual(new[] { 3f, 5f }, means[0], "(1 + 3 + 5) / 3, (2 + 4 + 9) / 3");
+        CollectionAssert.AreEqual(new[] { 0f, 0f }, means[1]);
+        CollectionAssert.AreEqual(new[] { 7f, -1f }, means[2], "one chunk: its own vector");
+    }
+
+    [TestMethod]
+    public void TheFeaturesClassifierReadsTheUnitEmbeddingOnceForEachCopyNextToTheNGrams()
+    {
+        var ml = new MLContext(seed: 1);
+        var rows = new[] { "win free money now", "meeting notes attached", "free prize claim now", "lunch at noon tomorrow" }
+            .Select((t, i) => new Email { Id = $"m{i}", Text = t, Label = i % 2 == 0 }).ToList();
+        float[][] embeddings = [[3f, 4f], [0f, 2f], [6f, 8f], [1f, 0f]];
+        var data = LabelEfficiency.EmbeddedRows(ml, rows, embeddings);
+        int Width(int copies) => LabelEfficiency.FeaturesClassifier(ml, copies).Fit(data).Transform(data).Schema["Features"].Type is VectorDataViewType v ? v.Size : -1;
+        var ngrams = Width(0);
+        Assert.AreEqual(ngrams + 2, Width(1));
+        Assert.AreEqual(ngrams + 6, Width(3));
+        var first = LabelEfficiency.FeaturesClassifier(ml, 2).Fit(data).Transform(data).GetColumn<float[]>("Features").First();
+        CollectionAssert.AreEqual(new[] { 0.6f, 0.8f, 0.6f, 0.8f }, first[..4], "(3, 4) / 5, twice, before the n-grams");
     }
 }
