@@ -6,14 +6,15 @@ using Pipelines.Models;
 
 // The story in one run, on the SpamAssassin mails shipped in data/:
 //   1. pretrain a small BERT-style masked-LM on every training mail's text (no labels used);
-//   2. fine-tune spam classifiers with few labels, and compare with the same model trained from
-//      scratch and with ML.NET's classic text baseline (FeaturizeText + SDCA logistic regression);
+//   2. fine-tune spam classifiers with few labels, and compare with SDCA on n-grams next to the
+//      pretrained model's (frozen) embeddings, the same model trained from scratch and ML.NET's
+//      classic text baseline (FeaturizeText + SDCA logistic regression);
 //   3. save the classifier as an ordinary ML.NET model zip, load it back, classify new mails.
 //   dotnet run -c Release --project examples/Quickstart -- [--full] [--device auto|cpu|cuda|cuda:N] [--data file] [--out runs/quickstart]
 // Options take "--name value" or "--name=value"; --help lists them with their defaults.
 
 var command = new ExampleCommand("Pretrain a small masked-LM on the SpamAssassin mails without their labels, fine-tune spam classifiers with few labels, " +
-                                 "compare them with training from scratch and with ML.NET's FeaturizeText + SDCA, save and reload the classifier.");
+                                 "compare them with SDCA on n-grams + the pretrained embeddings, training from scratch and ML.NET's FeaturizeText + SDCA, save and reload the classifier.");
 var fullOption = command.Add("--full", false, "the whole benchmark: 3 seeds, 1 %, 10 % and 100 % of the labels, 1,500 pretraining steps");
 var deviceOption = command.Device();
 var dataOption = command.Data(SpamAssassin.DefaultPath ?? "data/spamassassin/emails.jsonl.gz", "the SpamAssassin mails (emails.jsonl.gz)");
@@ -41,7 +42,7 @@ return command.Run(args, run =>
     var curve = LossCurves.Write(pretrained.Model.Training, output, "pretraining-loss", "Masked-LM pretraining on SpamAssassin (training mails, no labels)");
     Console.WriteLine($"Loss curve: {curve}");
 
-    // 2. Few labels: pretrained + fine-tuned vs from scratch vs ML.NET's classic baseline.
+    // 2. Few labels: pretrained + fine-tuned vs pretrained embeddings + n-grams vs from scratch vs ML.NET's classic baseline.
     Console.WriteLine();
     Console.WriteLine("Spam classifiers on the test split:");
     var results = LabelEfficiency.Compare(ml, pretrained, train, test, options,
