@@ -21,6 +21,7 @@ namespace Pipelines.Benchmarks;
 ///     [--head-tail=0 (N: the transformers read each text's first and last N words)]
 ///     [--embed-chunks=0 (N: features and fusion's SDCA reads the mean embedding of each text's N-word chunks, not of its start)]
 ///     [--embedding-copies=1 (k: the unit embedding k times among SDCA's features, weighing it as sqrt(k) would)]
+///     [--embedding-layers=0 (k: the embedding is the last k encoder blocks' token means, concatenated)]
 ///     [--pretrained=file.zip (reuse: loaded when it exists, else written after pretraining)]
 /// </summary>
 public static class LabelEfficiencyBenchmark
@@ -54,6 +55,7 @@ public static class LabelEfficiencyBenchmark
             HeadTailWords = int.Parse(Arg("head-tail") ?? "0"),
             EmbeddingChunkWords = int.Parse(Arg("embed-chunks") ?? "0"),
             EmbeddingCopies = int.Parse(Arg("embedding-copies") ?? "1"),
+            EmbeddingLayers = int.Parse(Arg("embedding-layers") ?? "0"),
         };
         var clock = Stopwatch.StartNew();
         var (train, test) = dataset switch

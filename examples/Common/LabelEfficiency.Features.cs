@@ -1,5 +1,7 @@
 using Microsoft.ML;
 using Microsoft.ML.Data;
+using Pipelines.Models;
+using TorchSharp;
 
 namespace Pipelines.Examples.Common;
 
@@ -46,9 +48,53 @@ public static partial class LabelEfficiency
     {
         var pieces = Pieces(rows, options.EmbeddingChunkWords);
         var data = ml.Data.LoadFromEnumerable(pieces.Select(p => new Email { Text = p.Text }).ToList());
-        var vectors = ml.Transforms.Text.TokenizeSubwords("Tokens", nameof(Email.Text), pretrained.Tokenizer, options.MaxLength).Fit(data)
-            .Append(pretrained.Model).Transform(data).GetColumn<float[]>("Embedding").ToArray();
-        return MeanByRow(pieces.Select(p => p.Row).ToList(), vectors, rows.Count, pretrained.Model.Config.Hidden);
+        var tokenize = ml.Transforms.Text.TokenizeSubwords("Tokens", nameof(Email.Text), pretrained.Tokenizer, options.MaxLength).Fit(data);
+        var vectors = options.EmbeddingLayers > 0
+            ? LayerMeans(pretrained, tokenize.Transform(data).GetColumn<int[]>("Tokens").ToArray(), options.EmbeddingLayers)
+            : tokenize.Append(pretrained.Model).Transform(data).GetColumn<float[]>("Embedding").ToArray();
+        return MeanByRow(pieces.Select(p => p.Row).ToList(), vectors, rows.Count, vectors.FirstOrDefault()?.Length ?? pretrained.Model.Config.Hidden);
+    }
+
+    /// <summary>
+    /// Per token sequence, the mean over its tokens of each of the encoder's last <paramref name="layers"/> blocks'
+    /// outputs, concatenated (BERT's feature-based recipe reads several layers, not only the last).
+    /// </summary>
+    public static float[][] LayerMeans(Pretrained pretrained, IReadOnlyList<int[]> tokens, int layers)
+    {
+        var bert = pretrained.Model.Model.Bert;
+        if (bert.Config.PreLayerNorm) throw new NotSupportedException("Pre-LN blocks' outputs are not normalized before the final LayerNorm; read the Embedding column instead.");
+        var modules = bert.named_modules().ToDictionary(m => m.name, m => m.module);
+        var embeddings = (BertEmbeddings)modules["embeddings"];
+        var blocks = Enumerable.Range(0, bert.Config.Layers).Select(i => (BertLayer)modules[$"encoder.layer.{i}"]).ToArray();
+        var device = bert.parameters().First().device;
+        var pad = pretrained.Tokenizer.PadId;
+        var result = new float[tokens.Count][];
+        for (var start = 0; start < tokens.Count; start += 32)
+        {
+            using var scope = torch.NewDisposeScope();
+            using var noGrad = torch.no_grad();
+            var batch = tokens.Skip(start).Take(32).Select(t => t.Length > 0 ? t : [pad]).ToArray();
+            var width = batch.Max(t => t.Length);
+            var ids = new long[batch.Length * width];
+            var real = new long[batch.Length * width];
+            Array.Fill(ids, pad);
+            for (var j = 0; j < batch.Length; j++)
+                for (var t = 0; t < batch[j].Length; t++) (ids[j * width + t], real[j * width + t]) = (batch[j][t], 1);
+            var idTensor = torch.tensor(ids, [batch.Length, width]).to(device);
+            var mask = torch.tensor(real, [batch.Length, width]).to(device);
+            var keep = BertModel.KeyMask(mask);
+            var x = embeddings.forward(idTensor, null, mask);
+            var pooled = new List<torch.Tensor>();
+            for (var i = 0; i < blocks.Length; i++)
+            {
+                x = blocks[i].forward(x, keep);
+                if (i >= blocks.Length - layers) pooled.Add(SequencePooling.MaskedMean(x, mask));
+            }
+            var flat = torch.cat(pooled, 1).to(torch.ScalarType.Float32).cpu().data<float>().ToArray();
+            var size = flat.Length / batch.Length;
+            for (var j = 0; j < batch.Length; j++) result[start + j] = flat[(j * size)..((j + 1) * size)];
+        }
+        return result;
     }
 
     /// <summary>Each row's text (<paramref name="words"/> &lt;= 0), or its <paramref name="words"/>-word chunks in order, with the index of its row.</summary>

@@ -57,6 +57,11 @@ public sealed record LabelEfficiencyOptions
     /// vector would (SDCA's L2 penalty spreads over the copies), and stay an ordinary, saveable ML.NET pipeline.
     /// </summary>
     public int EmbeddingCopies { get; init; } = 1;
+    /// <summary>
+    /// 0 (the default): the embedding is the masked-LM transformer's Embedding column (the last block's mean). k: the
+    /// means of the last k blocks' outputs, concatenated.
+    /// </summary>
+    public int EmbeddingLayers { get; init; }
     /// <summary>Seed of the masked-LM pretraining.</summary>
     public int PretrainSeed { get; init; } = 7;
     /// <summary>"auto", "cpu", "cuda".</summary>
