@@ -14,13 +14,14 @@ public static partial class LabelEfficiency
     /// <summary>
     /// FeaturizeText's n-grams and the pretrained encoder's mean-pooled embedding (not fine-tuned) side by side as
     /// SDCA's features, trained on <paramref name="labelled"/>: every word of the mail, and what pretraining learnt of
-    /// it (<see cref="LabelEfficiencyOptions.EmbeddingChunkWords"/>). The probabilities of <paramref name="test"/>, in order.
+    /// it (<see cref="LabelEfficiencyOptions.EmbeddingChunkWords"/>). The probabilities of <paramref name="test"/>, in order;
+    /// <paramref name="testEmbeddings"/> are its <see cref="Embeddings"/>, computed once per experiment (the encoder is frozen).
     /// </summary>
     public static float[] FeatureProbabilities(MLContext ml, Pretrained pretrained, IReadOnlyList<Email> labelled, IReadOnlyList<Email> test,
-        LabelEfficiencyOptions options)
+        float[][] testEmbeddings, LabelEfficiencyOptions options)
     {
         var model = FeaturesClassifier(ml, options.EmbeddingCopies).Fit(EmbeddedRows(ml, labelled, Embeddings(ml, pretrained, labelled, options)));
-        return model.Transform(EmbeddedRows(ml, test, Embeddings(ml, pretrained, test, options))).GetColumn<float>("Probability").ToArray();
+        return model.Transform(EmbeddedRows(ml, test, testEmbeddings)).GetColumn<float>("Probability").ToArray();
     }
 
     /// <summary>SDCA on FeaturizeText's n-grams of Text and <paramref name="copies"/> copies of the unit-length Embedding (see <see cref="LabelEfficiencyOptions.EmbeddingCopies"/>).</summary>
@@ -129,12 +130,12 @@ public static partial class LabelEfficiency
     /// <see cref="FeatureProbabilities"/>' (every word), both trained on the same labels; F1 at 0.5 and AUC on <paramref name="test"/>.
     /// </summary>
     public static (double F1, double Auc) Fusion(MLContext ml, Pretrained pretrained, IReadOnlyList<Email> labelled, IReadOnlyList<Email> test, IDataView testRead,
-        int seed, LabelEfficiencyOptions options)
+        float[][] testEmbeddings, int seed, LabelEfficiencyOptions options)
     {
         var model = Fit(ml, pretrained, ml.Data.LoadFromEnumerable(Read(labelled, options)), labelled.Count, seed, options, fromPretrained: true);
         var fineTuned = model.Transform(testRead).GetColumn<float>("Probability").ToArray();
         model.LastTransformer.Dispose();
-        return Evaluate(ml, test, fineTuned.Zip(FeatureProbabilities(ml, pretrained, labelled, test, options), (a, b) => (a + b) / 2));
+        return Evaluate(ml, test, fineTuned.Zip(FeatureProbabilities(ml, pretrained, labelled, test, testEmbeddings, options), (a, b) => (a + b) / 2));
     }
 
     /// <summary>ML.NET's binary evaluation of probabilities given in <paramref name="test"/>'s order (label at p >= 0.5).</summary>

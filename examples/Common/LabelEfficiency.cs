@@ -93,7 +93,8 @@ public sealed record LabelEfficiencyResult(string Method, double Fraction, int L
 /// <summary>
 /// The experiment the product stands for: (a) a masked-LM pretrained on every training text (no
 /// labels) and then fine-tuned, (b) the same model trained from scratch, (c) ML.NET's classic text
-/// baseline (FeaturizeText + SDCA logistic regression), each given a fraction of the labels.
+/// baseline (FeaturizeText + SDCA logistic regression), (d) SDCA on the n-grams next to (a)'s frozen
+/// embedding, each given a fraction of the labels.
 /// </summary>
 public static partial class LabelEfficiency
 {
@@ -134,8 +135,7 @@ public static partial class LabelEfficiency
 
     /// <summary>Every mail's whole text cut into rows of at most <paramref name="words"/> whitespace-separated words, in order.</summary>
     public static List<Email> Chunks(IReadOnlyList<Email> mails, int words) =>
-        mails.SelectMany(m => m.Text.Split((char[]?)null, StringSplitOptions.RemoveEmptyEntries).Chunk(words)
-            .Select(c => new Email { Text = string.Join(' ', c), Id = m.Id })).ToList();
+        Pieces(mails, words).Select(p => new Email { Text = p.Text, Id = mails[p.Row].Id }).ToList();
 
     /// <summary>Runs every method for every fraction and seed; <paramref name="report"/> gets each result as it comes.</summary>
     public static List<LabelEfficiencyResult> Compare(MLContext ml, Pretrained pretrained, IReadOnlyList<Email> train, IReadOnlyList<Email> test,
@@ -144,6 +144,7 @@ public static partial class LabelEfficiency
         var results = new List<LabelEfficiencyResult>();
         var testData = ml.Data.LoadFromEnumerable(test);
         var testRead = ml.Data.LoadFromEnumerable(Read(test, options));
+        var testEmbeddings = new Lazy<float[][]>(() => Embeddings(ml, pretrained, test, options));   // the encoder is frozen: once
         foreach (var fraction in options.Fractions)
             foreach (var seed in options.Seeds)
             {
@@ -156,8 +157,8 @@ public static partial class LabelEfficiency
                         ClassicMethod => Classic(ml, ml.Data.LoadFromEnumerable(labelled), testData, seed),
                         SelfTrainingMethod or EnsembleSelfTrainingMethod => SelfTrain(ml, pretrained, labelled, Unlabelled(train, labelled), testRead, seed, options,
                             ensemble: method == EnsembleSelfTrainingMethod),
-                        FeaturesMethod => Evaluate(ml, test, FeatureProbabilities(ml, pretrained, labelled, test, options)),
-                        FusionMethod => Fusion(ml, pretrained, labelled, test, testRead, seed, options),
+                        FeaturesMethod => Evaluate(ml, test, FeatureProbabilities(ml, pretrained, labelled, test, testEmbeddings.Value, options)),
+                        FusionMethod => Fusion(ml, pretrained, labelled, test, testRead, testEmbeddings.Value, seed, options),
                         _ => FineTune(ml, pretrained, ml.Data.LoadFromEnumerable(Read(labelled, options)), testRead, labelled.Count, seed, options, fromPretrained: method == PretrainedMethod),
                     };
                     var result = new LabelEfficiencyResult(method, fraction, labelled.Count, seed, f1, auc, clock.Elapsed.TotalSeconds);
